@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install everything the zcache build and tests need on a fresh Debian 12
+# machine, and fetch the Linux 7.3 source package. Idempotent: when all is
+# present it only checks versions (a few seconds).
+#
+# The machine's apt configuration is left alone for other packages:
+#  - bookworm-backports (for qemu-system-x86 10.x, matching the image's
+#    qemu-utils 10.x) is added as a source, but backports are NotAutomatic
+#    (priority 100), so only packages asked for with -t bookworm-backports
+#    come from it;
+#  - linux-source-7.3 comes from trixie-backports through a private apt
+#    state directory under the cache: it is downloaded, never installed, and
+#    trixie never appears in the system's sources.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+APT_PKGS=(rustc-web rust-web-src cargo-web clang-19 lld-19 llvm-19 libclang-19-dev
+	flex bison bc libelf-dev libssl-dev cpio busybox-static e2fsprogs kmod
+	xz-utils liblzo2-dev python3-lzo rsync make gcc libc6-dev python3)
+BPO_PKGS=(qemu-system-x86)
+BINDGEN_VERSION=0.73
+
+need_root() { [ "$(id -u)" = 0 ] || zc_die "setup must run as root (apt-get); run: sudo $0"; }
+
+# The mirror the machine already uses, so no host name is hard-coded here.
+debian_mirror() {
+	local uri
+	uri=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+	[ -n "$uri" ] || uri=$(awk '/^deb / && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
+	[ -n "$uri" ] || zc_die "cannot find the Debian mirror in /etc/apt/sources*"
+	echo "$uri"
+}
+
+missing_pkgs() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || echo "$p"
+	done
+}
+
+apt_updated=
+apt_update_once() {
+	[ -n "$apt_updated" ] && return
+	zc_log "apt-get update"
+	apt-get update -qq || zc_die "apt-get update failed"
+	apt_updated=1
+}
+
+install_apt() {
+	local miss
+	mapfile -t miss < <(missing_pkgs "${APT_PKGS[@]}")
+	if [ ${#miss[@]} -gt 0 ]; then
+		need_root
+		apt_update_once
+		zc_log "installing: ${miss[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${miss[@]}" \
+			>"$ZC_CACHE/apt-install.log" 2>&1 ||
+			{ tail -n 20 "$ZC_CACHE/apt-install.log" >&2; zc_die "apt-get install failed (log: $ZC_CACHE/apt-install.log)"; }
+	fi
+	mapfile -t miss < <(missing_pkgs "${BPO_PKGS[@]}")
+	if [ ${#miss[@]} -gt 0 ]; then
+		need_root
+		local src=/etc/apt/sources.list.d/zcache-bookworm-backports.sources
+		if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+			zc_log "adding bookworm-backports (NotAutomatic: nothing else changes)"
+			cat >"$src" <<SRC
+Types: deb
+URIs: $(debian_mirror)
+Suites: bookworm-backports
+Components: main non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+			apt_updated=
+		fi
+		apt_update_once
+		zc_log "installing from bookworm-backports: ${miss[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			-t bookworm-backports "${miss[@]}" >"$ZC_CACHE/apt-install.log" 2>&1 ||
+			{ tail -n 20 "$ZC_CACHE/apt-install.log" >&2; zc_die "installing ${miss[*]} from bookworm-backports failed"; }
+	fi
+}
+
+install_bindgen() {
+	if [ -x "$ZC_BINDGEN" ] && "$ZC_BINDGEN" --version 2>/dev/null | grep -q "bindgen $BINDGEN_VERSION\."; then
+		return
+	fi
+	command -v cargo >/dev/null || zc_die "cargo not found (needed to install bindgen-cli)"
+	zc_log "cargo install bindgen-cli $BINDGEN_VERSION (about 2 minutes)"
+	cargo install --locked --quiet bindgen-cli --version "~$BINDGEN_VERSION" ||
+		zc_die "cargo install bindgen-cli failed"
+}
+
+# Download linux-source-7.3 from trixie-backports with a private apt state.
+fetch_kernel_source() {
+	local dl="$ZC_CACHE/dl" papt="$ZC_CACHE/apt-trixie"
+	mkdir -p "$dl"
+	if compgen -G "$dl/${ZC_KPKG}_*_all.deb" >/dev/null; then
+		return
+	fi
+	zc_log "downloading $ZC_KPKG from trixie-backports (private apt state in $papt)"
+	mkdir -p "$papt"/{lists/partial,archives/partial,etc/sources.list.d,etc/preferences.d,etc/apt.conf.d}
+	: >"$papt/etc/sources.list"
+	cat >"$papt/etc/sources.list.d/trixie-backports.sources" <<SRC
+Types: deb
+URIs: $(debian_mirror)
+Suites: trixie-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	local o=(-o "Dir::Etc=$papt/etc" -o "Dir::State::Lists=$papt/lists"
+		-o "Dir::Cache=$papt" -o "Dir::Cache::archives=$papt/archives"
+		-o Dir::State::status=/var/lib/dpkg/status -o Debug::NoLocking=1
+		-o APT::Sandbox::User=root)
+	apt-get "${o[@]}" update -qq || zc_die "apt-get update for trixie-backports failed"
+	(cd "$dl" && apt-get "${o[@]}" download -qq "$ZC_KPKG") ||
+		zc_die "could not download $ZC_KPKG from trixie-backports"
+	compgen -G "$dl/${ZC_KPKG}_*_all.deb" >/dev/null || zc_die "$ZC_KPKG download left no .deb in $dl"
+}
+
+check_versions() {
+	local v bad=0
+	v=$($ZC_RUSTC --version 2>/dev/null | awk '{print $2}')
+	case "$v" in 1.9[6-9]*|1.[1-9][0-9][0-9]*) ;; *) echo "rustc at $ZC_RUSTC is '$v', need >= 1.96 (rustc-web)" >&2; bad=1;; esac
+	[ -d /usr/lib/rustlib/src/rust/library/core ] || [ -d "$($ZC_RUSTC --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library/core" ] ||
+		{ echo "rust-src for $ZC_RUSTC missing (rust-web-src)" >&2; bad=1; }
+	command -v /usr/lib/llvm-19/bin/clang >/dev/null || { echo "clang 19 missing" >&2; bad=1; }
+	command -v /usr/lib/llvm-19/bin/ld.lld >/dev/null || { echo "ld.lld 19 missing" >&2; bad=1; }
+	"$ZC_BINDGEN" --version 2>/dev/null | grep -q "bindgen $BINDGEN_VERSION\." || { echo "bindgen $BINDGEN_VERSION missing at $ZC_BINDGEN" >&2; bad=1; }
+	v=$(qemu-system-x86_64 --version 2>/dev/null | head -n1)
+	[[ "$v" == *"version 10."* ]] || { echo "qemu-system-x86_64 10.x missing (have: ${v:-none})" >&2; bad=1; }
+	[ -x /bin/busybox ] && [[ "$(/bin/busybox --list 2>/dev/null)" == *ash* ]] || { echo "busybox-static missing" >&2; bad=1; }
+	for t in flex bison bc cpio mkfs.ext4 make gcc; do
+		command -v $t >/dev/null || { echo "$t missing" >&2; bad=1; }
+	done
+	[ $bad = 0 ] || zc_die "toolchain check failed (see above); run scripts/setup.sh as root"
+}
+
+main() {
+	mkdir -p "$ZC_CACHE"
+	local t0=$SECONDS
+	install_apt
+	install_bindgen
+	fetch_kernel_source
+	check_versions
+	zc_log "setup ok in $((SECONDS - t0)) s: rustc $($ZC_RUSTC --version | awk '{print $2}'), clang 19, $("$ZC_BINDGEN" --version), $(qemu-system-x86_64 --version | head -n1 | awk '{print $4}') qemu, cache $ZC_CACHE"
+}
+main "$@"
