@@ -69,7 +69,10 @@ fi
 	{ cat "$ZC_CACHE/setup.last.log" >&2; exit 1; }
 
 patches=()
-while IFS= read -r p; do patches+=("$p"); done < <(find "$ZC_ROOT/kernel/patches" -maxdepth 1 -name '*.patch' | sort)
+# ZCACHE_PATCHES names another series directory (the harness self-test uses
+# it to prove that a broken patch stops the build cleanly).
+pdir=${ZCACHE_PATCHES:-$ZC_ROOT/kernel/patches}
+while IFS= read -r p; do patches+=("$p"); done < <([ ! -d "$pdir" ] || find "$pdir" -maxdepth 1 -name '*.patch' | sort)
 phash=$( { for p in ${patches[@]+"${patches[@]}"}; do basename "$p"; cat "$p"; done; } | sha256sum | cut -c1-16)
 
 if [ -f "$kdir/build/.zc-done" ] && [ "$(cat "$kdir/build/.zc-done")" = "$phash" ] &&

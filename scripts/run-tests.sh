@@ -4,6 +4,7 @@
 # The project's one test command (README; .ci/run calls it):
 #   setup -> rustfmt/clippy -> cargo tests -> fuzz (bounded) -> kernel build
 #   -> module build (warnings are errors, clippy) -> VM tests (KUnit + scenarios)
+#   -> kernel build with CONFIG_CLEANCACHE off
 # It ends with "N passed, N failed" and exits non-zero on any failure.
 #
 # usage: scripts/run-tests.sh [--no-fuzz] [--fuzz-seconds N] [--only STEP,...]
@@ -80,6 +81,9 @@ kernel_ok=
 if want kernel || want modules || want vm; then
 	step "kernel build (linux-$ZC_KVER + kernel/patches, base config)" "$logs/kernel.log" \
 		scripts/kernel-build.sh && kernel_ok=1
+	[ -n "$kernel_ok" ] && want kernel &&
+		step "kernel build stops cleanly on a broken patch" "$logs/broken-patch.log" \
+			tests/harness/broken-patch.sh
 fi
 
 modules_ok=
@@ -87,7 +91,7 @@ if [ -n "$kernel_ok" ] && { want modules || want vm; }; then
 	step "module build, warnings as errors" "$logs/modules.log" make -C "$ZC_ROOT" && modules_ok=1
 	if [ -n "$modules_ok" ] && want modules; then
 		# clippy over the module's Rust, with the kernel's lint set.
-		touch src/zcache.rs
+		touch src/*.rs
 		step "module build with CLIPPY=1" "$logs/modules-clippy.log" make -C "$ZC_ROOT" CLIPPY=1
 	fi
 fi
@@ -111,6 +115,13 @@ if [ -n "$modules_ok" ] && want vm; then
 	[ "$p" -gt 0 ] && ok "VM: $p checks in ${#vm_scripts[@]} scripts ($((SECONDS - t0)) s)" "$p"
 	[ "$f" -gt 0 ] && ko "VM: $f checks failed (log: $logs/vm.log)" "$f"
 	[ "$p" = 0 ] && [ "$f" = 0 ] && ko "VM: no check ran (log: $logs/vm.log)"
+fi
+
+# The series must also build with the frontend compiled out (its own cached
+# tree: a full kernel build the first time, nothing afterwards).
+if want kernel && [ -n "$kernel_ok" ]; then
+	step "kernel build with CONFIG_CLEANCACHE off" "$logs/kernel-nocleancache.log" \
+		scripts/kernel-build.sh --variant nocleancache
 fi
 
 zc_log "total $((SECONDS - t_start)) s"

@@ -16,7 +16,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-APT_PKGS=(rustc-web rust-web-src cargo-web clang-19 lld-19 llvm-19 libclang-19-dev
+APT_PKGS=(rustc-web rust-web-src cargo-web rust-web-clippy rustfmt-web clang-19 lld-19 llvm-19 libclang-19-dev
 	flex bison bc libelf-dev libssl-dev cpio busybox-static e2fsprogs kmod
 	xz-utils liblzo2-dev python3-lzo rsync make gcc libc6-dev python3)
 BPO_PKGS=(qemu-system-x86)
@@ -125,6 +125,9 @@ check_versions() {
 	case "$v" in 1.9[6-9]*|1.[1-9][0-9][0-9]*) ;; *) echo "rustc at $ZC_RUSTC is '$v', need >= 1.96 (rustc-web)" >&2; bad=1;; esac
 	[ -d /usr/lib/rustlib/src/rust/library/core ] || [ -d "$($ZC_RUSTC --print sysroot 2>/dev/null)/lib/rustlib/src/rust/library/core" ] ||
 		{ echo "rust-src for $ZC_RUSTC missing (rust-web-src)" >&2; bad=1; }
+	for t in /usr/bin/clippy-driver /usr/bin/rustfmt; do
+		[ -x $t ] || { echo "$t missing (rust-web-clippy, rustfmt-web)" >&2; bad=1; }
+	done
 	command -v /usr/lib/llvm-19/bin/clang >/dev/null || { echo "clang 19 missing" >&2; bad=1; }
 	command -v /usr/lib/llvm-19/bin/ld.lld >/dev/null || { echo "ld.lld 19 missing" >&2; bad=1; }
 	"$ZC_BINDGEN" --version 2>/dev/null | grep -q "bindgen $BINDGEN_VERSION\." || { echo "bindgen $BINDGEN_VERSION missing at $ZC_BINDGEN" >&2; bad=1; }

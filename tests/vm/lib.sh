@@ -39,15 +39,21 @@ drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 mark_dmesg() { ZC_DMESG_MARK=$(dmesg | wc -l); }
 new_dmesg() { dmesg | tail -n +$((${ZC_DMESG_MARK:-0} + 1)); }
 
-# KUnit results for SUITE from dmesg (KTAP): passes one check per test case.
+# KUnit results for SUITE from dmesg (KTAP, printk timestamps stripped):
+# one check per test case, and a failure if the suite did not run at all.
 check_kunit() {
-	local suite=$1 out
-	out=$(dmesg | sed -n "/# Subtest: $suite\$/,/ok [0-9]* $suite\$/p")
+	local suite=$1 out cases
+	out=$(dmesg | sed 's/^\[[^]]*\] //' | sed -n "/# Subtest: $suite\$/,/^ok [0-9]* $suite\$/p")
 	if [ -z "$out" ]; then
 		fail "kunit suite $suite did not run"
 		return
 	fi
-	echo "$out" | grep -E '^\s+(not )?ok [0-9]+ ' | while read -r line; do
+	cases=$(echo "$out" | grep -E '^[[:space:]]+(not )?ok [0-9]+ ')
+	if [ -z "$cases" ]; then
+		fail "kunit suite $suite reported no test case"
+		return
+	fi
+	echo "$cases" | while read -r line; do
 		case "$line" in
 		"not ok"*) fail "kunit $suite: $line";;
 		*) pass "kunit $suite: $line";;
@@ -70,7 +76,7 @@ check_kernel_clean() {
 ZC_DATA=/mnt/data
 mount_data() {
 	mkdir -p "$ZC_DATA"
-	mountpoint -q "$ZC_DATA" || mount -t ext4 /dev/vda "$ZC_DATA"
+	grep -q " $ZC_DATA " /proc/mounts || mount -t ext4 /dev/vda "$ZC_DATA"
 }
 umount_data() { umount "$ZC_DATA"; }
 # verify_data: every corpus file matches its checksum.

@@ -59,11 +59,13 @@ pub fn parse_u64(s: &[u8]) -> Result<u64, ParseError> {
     if s.is_empty() {
         return Err(ParseError::Empty);
     }
+    // Syntax first, so that garbage after a long run of digits is reported
+    // as garbage, not as an overflow.
+    if !s.iter().all(u8::is_ascii_digit) {
+        return Err(ParseError::Invalid);
+    }
     let mut v: u64 = 0;
     for &b in s {
-        if !b.is_ascii_digit() {
-            return Err(ParseError::Invalid);
-        }
         v = v
             .checked_mul(10)
             .and_then(|v| v.checked_add(u64::from(b - b'0')))
