@@ -82,18 +82,9 @@ if [ -f "$kdir/build/.zc-done" ] && [ "$(cat "$kdir/build/.zc-done")" = "$phash"
 	exit 0
 fi
 
-# 1. Pristine source, unpacked once.
+# 1. Pristine source: scripts/setup.sh (run above) unpacked it once.
 pristine="$ZC_CACHE/src/linux-$debver"
-if [ ! -f "$pristine/.zc-unpacked" ]; then
-	zc_log "unpacking $(basename "$deb") (about 1 minute)"
-	rm -rf "$pristine" "$pristine.tmp"
-	mkdir -p "$pristine.tmp"
-	dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './usr/src/linux-source-*.tar.xz' |
-		tar -xJ -C "$pristine.tmp" --strip-components=1
-	[ -f "$pristine.tmp/Makefile" ] || zc_die "unpacking $deb gave no kernel tree"
-	touch "$pristine.tmp/.zc-unpacked"
-	mv "$pristine.tmp" "$pristine"
-fi
+[ -f "$pristine/.zc-unpacked" ] || zc_die "no unpacked kernel source at $pristine (scripts/setup.sh)"
 
 # 2. Apply the series to a hard-linked stage copy; nothing else is touched
 #    until every patch applies.

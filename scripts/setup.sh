@@ -119,6 +119,25 @@ SRC
 	compgen -G "$dl/${ZC_KPKG}_*_all.deb" >/dev/null || zc_die "$ZC_KPKG download left no .deb in $dl"
 }
 
+# Unpack the source once into $ZC_CACHE/src/linux-<debian version>/: the
+# kernel build patches a hard-linked copy of it, and lzo-rs's tests compile
+# its lib/lzo as the reference that a kernel reviewer compares with.
+unpack_kernel_source() {
+	local deb debver pristine
+	deb=$(compgen -G "$ZC_CACHE/dl/${ZC_KPKG}_*_all.deb" | sort | tail -n1)
+	debver=$(basename "$deb" | cut -d_ -f2)
+	pristine="$ZC_CACHE/src/linux-$debver"
+	[ -f "$pristine/.zc-unpacked" ] && return
+	zc_log "unpacking $(basename "$deb") (about 1 minute)"
+	rm -rf "$pristine" "$pristine.tmp"
+	mkdir -p "$pristine.tmp"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards './usr/src/linux-source-*.tar.xz' |
+		tar -xJ -C "$pristine.tmp" --strip-components=1 || zc_die "unpacking $deb failed"
+	[ -f "$pristine.tmp/Makefile" ] || zc_die "unpacking $deb gave no kernel tree"
+	touch "$pristine.tmp/.zc-unpacked"
+	mv "$pristine.tmp" "$pristine"
+}
+
 check_versions() {
 	local v bad=0
 	v=$($ZC_RUSTC --version 2>/dev/null | awk '{print $2}')
@@ -146,6 +165,7 @@ main() {
 	install_apt
 	install_bindgen
 	fetch_kernel_source
+	unpack_kernel_source
 	check_versions
 	zc_log "setup ok in $((SECONDS - t0)) s: rustc $($ZC_RUSTC --version | awk '{print $2}'), clang 19, $("$ZC_BINDGEN" --version), $(qemu-system-x86_64 --version | head -n1 | awk '{print $4}') qemu, cache $ZC_CACHE"
 }

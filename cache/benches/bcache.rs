@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Micro-benchmark of `Cache` at 1M entries: `cargo bench -p bounded-cache`.
+//!
+//! The index is a dense array (like an XArray over dense page indices), so
+//! the figures are those of the LRU and accounting machinery plus one array
+//! access per index operation. Entries are preallocated and recycled through
+//! a free list, so no `malloc`/`free` is timed. Keys are visited in a random
+//! (xorshift) order, so most accesses miss the CPU caches, as they would in
+//! the kernel.
+
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::ptr::NonNull;
+use std::time::Instant;
+
+use bounded_cache::{Cache, HasLruLink, Index, LruLink, Watermark, GLOBAL_LRU};
+
+const N: usize = 1 << 20;
+
+struct Entry {
+    lru: LruLink,
+    key: u64,
+}
+
+// SAFETY: `OFFSET` is the offset of the `LruLink` field `lru`.
+unsafe impl HasLruLink<GLOBAL_LRU> for Entry {
+    const OFFSET: usize = core::mem::offset_of!(Entry, lru);
+}
+
+/// Dense array index over keys `0..len`.
+struct ArrayIndex {
+    slots: Vec<Option<NonNull<Entry>>>,
+}
+
+// SAFETY: A plain array map; `key_of` is the key the benchmark inserts under.
+unsafe impl Index for ArrayIndex {
+    type Key = u64;
+    type Entry = Entry;
+    type Error = ();
+
+    fn key_of(&self, entry: &Entry) -> u64 {
+        entry.key
+    }
+
+    fn get(&self, key: &u64) -> Option<NonNull<Entry>> {
+        *self.slots.get(*key as usize)?
+    }
+
+    fn insert(&mut self, key: &u64, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>, ()> {
+        let slot = self.slots.get_mut(*key as usize).ok_or(())?;
+        Ok(slot.replace(entry))
+    }
+
+    fn remove(&mut self, key: &u64) -> Option<NonNull<Entry>> {
+        self.slots.get_mut(*key as usize)?.take()
+    }
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// A random permutation of `0..n`, shifted by `base`.
+fn shuffled(n: usize, base: u64, rng: &mut Rng) -> Vec<u64> {
+    let mut v: Vec<u64> = (0..n as u64).map(|k| k + base).collect();
+    for i in (1..n).rev() {
+        let j = (rng.next() % (i as u64 + 1)) as usize;
+        v.swap(i, j);
+    }
+    v
+}
+
+fn report(what: &str, ops: usize, start: Instant) {
+    let ns = start.elapsed().as_nanos() as f64 / ops as f64;
+    println!("{what:<44} {ns:>8.1} ns/op  ({ops} ops)");
+}
+
+fn bench(watermark: Watermark, label: &str) {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    // 2N entries, N of them cached at a time (limit N, cost 1 each).
+    let mut storage: Vec<Entry> = (0..2 * N)
+        .map(|_| Entry {
+            lru: LruLink::new(),
+            key: 0,
+        })
+        .collect();
+    let mut free: Vec<NonNull<Entry>> = storage.iter_mut().map(NonNull::from).collect();
+    let index = ArrayIndex {
+        slots: vec![None; 2 * N],
+    };
+    let mut cache = Cache::new(index, N as u64, watermark);
+
+    let insert = |cache: &mut Cache<ArrayIndex>, free: &mut Vec<NonNull<Entry>>, key: u64| {
+        let Some(mut e) = free.pop() else {
+            panic!("free list empty");
+        };
+        // SAFETY: `e` is a free entry of `storage`, which outlives the cache.
+        unsafe { e.as_mut() }.key = key;
+        // SAFETY: As above; victims go back to the free list.
+        let old = unsafe { cache.insert(&key, e, 1, |v| free.push(v)) };
+        if let Ok(Some(old)) = old {
+            free.push(old);
+        }
+    };
+
+    let fill = shuffled(N, 0, &mut rng);
+    let start = Instant::now();
+    for &key in &fill {
+        insert(&mut cache, &mut free, key);
+    }
+    report(&format!("insert, no eviction [{label}]"), N, start);
+
+    let keys = shuffled(N, N as u64, &mut rng);
+    let start = Instant::now();
+    for &key in &keys {
+        insert(&mut cache, &mut free, key);
+    }
+    report(&format!("insert with eviction [{label}]"), N, start);
+    assert!(cache.count() <= N);
+
+    // Hits: random keys among those cached.
+    let cached: Vec<u64> = cache.lru().iter().map(|e| e.key).collect();
+    let mut order = shuffled(cached.len(), 0, &mut rng);
+    for k in order.iter_mut() {
+        *k = cached[*k as usize];
+    }
+    let start = Instant::now();
+    let mut hits = 0usize;
+    for key in &order {
+        hits += usize::from(black_box(cache.lookup(key)).is_some());
+    }
+    report(
+        &format!("lookup hit (moves to hot end) [{label}]"),
+        order.len(),
+        start,
+    );
+    assert_eq!(hits, order.len());
+
+    // Misses: random keys in the index's range that are not cached.
+    let missing: Vec<u64> = (0..2 * N as u64)
+        .filter(|k| cache.peek(k).is_none())
+        .collect();
+    let perm = shuffled(missing.len(), 0, &mut rng);
+    let missing: Vec<u64> = perm.iter().map(|&i| missing[i as usize]).collect();
+    let start = Instant::now();
+    for key in &missing {
+        black_box(cache.lookup(key));
+    }
+    report(&format!("lookup miss [{label}]"), missing.len(), start);
+
+    let start = Instant::now();
+    for key in &order {
+        if let Some(e) = cache.remove(key) {
+            free.push(e);
+        }
+    }
+    report(&format!("remove [{label}]"), order.len(), start);
+    assert_eq!(cache.count(), 0);
+
+    // Shrinker: refill, then evict in batches of 128 (SHRINK_BATCH).
+    for &key in &fill {
+        insert(&mut cache, &mut free, key);
+    }
+    let start = Instant::now();
+    let mut n = 0;
+    while cache.count() > 0 {
+        n += cache.shrink(128, |v| free.push(v)).entries;
+    }
+    report(&format!("shrink (batches of 128) [{label}]"), n, start);
+    drop(cache);
+    drop(storage);
+}
+
+fn main() {
+    // `cargo test --benches` runs this with `--bench` absent: keep it quick.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("bcache bench: run with `cargo bench -p bounded-cache`");
+        return;
+    }
+    println!("bounded-cache Cache, {N} entries, cost 1, array index");
+    bench(Watermark::NONE, "no hysteresis");
+    bench(Watermark::Percent(90), "watermark 90%");
+}

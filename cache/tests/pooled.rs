@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Unit tests of the two-level (per-pool + global) `PooledCache`.
+
+mod common;
+
+use std::vec::Vec;
+
+use bounded_cache::{Freed, InsertError, Lru, PooledCache, Watermark};
+use common::{free, lru_keys, Key, PoolMapIndex, Returned, Tracker};
+
+/// A cache with pools 0, 1 and 2, each with `pool_limit` and no hysteresis.
+fn cache(global_limit: u64, pool_limit: u64) -> PooledCache<PoolMapIndex> {
+    let mut index = PoolMapIndex::default();
+    for p in 0..3 {
+        index.pools.insert(p, Lru::new(pool_limit, Watermark::NONE));
+    }
+    PooledCache::new(index, global_limit, Watermark::NONE)
+}
+
+fn put(c: &mut PooledCache<PoolMapIndex>, t: &Tracker, ret: &mut Returned, key: Key, cost: u64) {
+    let e = t.alloc(key, cost);
+    // SAFETY: Fresh entry inserted under its key; handed back via `ret`.
+    let old = unsafe { c.insert(&key, e, cost, ret.evict()) }.expect("insert");
+    if let Some(old) = old {
+        // SAFETY: Handed back by the cache.
+        unsafe { ret.take(old) };
+    }
+}
+
+/// Checks the two-level invariants.
+fn check(c: &PooledCache<PoolMapIndex>) {
+    assert!(c.used() <= c.limit());
+    assert_eq!(c.count(), c.index().map.map.len());
+    let mut pool_count = 0;
+    let mut pool_used = 0;
+    for (&p, lru) in &c.index().pools {
+        assert!(lru.used() <= lru.limit(), "pool {p} over its limit");
+        pool_count += lru.count();
+        pool_used += lru.used();
+        for e in lru.iter() {
+            assert_eq!(e.key.0, p);
+            assert_eq!(e.pool.cost(), e.cost);
+        }
+        // The pool order is the global order restricted to the pool.
+        let global_in_pool: Vec<Key> = lru_keys(c.global())
+            .into_iter()
+            .filter(|k| k.0 == p)
+            .collect();
+        assert_eq!(lru_keys(lru), global_in_pool);
+    }
+    assert_eq!(pool_count, c.count());
+    assert_eq!(pool_used, c.used());
+    for e in c.global().iter() {
+        assert_eq!(e.global.cost(), e.cost);
+        assert!(c.index().map.map.contains_key(&e.key));
+    }
+}
+
+#[test]
+fn pool_limit_evicts_pool_lru() {
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    let mut c = cache(1000, 30);
+    put(&mut c, &t, &mut ret, (0, 0), 10);
+    put(&mut c, &t, &mut ret, (1, 0), 10);
+    put(&mut c, &t, &mut ret, (0, 1), 10);
+    put(&mut c, &t, &mut ret, (0, 2), 10);
+    // Pool 0 is full; (1, 0) is globally colder but pool 1 is not over.
+    put(&mut c, &t, &mut ret, (0, 3), 10);
+    assert_eq!(ret.drain(), [(0, 0)]);
+    assert_eq!(lru_keys(c.pool(0).unwrap()), [(0, 1), (0, 2), (0, 3)]);
+    assert_eq!(lru_keys(c.global()), [(1, 0), (0, 1), (0, 2), (0, 3)]);
+    check(&c);
+    c.clear(ret.evict());
+    assert_eq!(t.live(), 0);
+}
+
+#[test]
+fn global_limit_evicts_global_lru_across_pools() {
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    let mut c = cache(40, 100);
+    put(&mut c, &t, &mut ret, (0, 0), 10);
+    put(&mut c, &t, &mut ret, (1, 0), 10);
+    put(&mut c, &t, &mut ret, (2, 0), 10);
+    put(&mut c, &t, &mut ret, (1, 1), 10);
+    // A hit in pool 0 makes pool 1's oldest the global victim.
+    assert!(c.lookup(&(0, 0)).is_some());
+    put(&mut c, &t, &mut ret, (2, 1), 10);
+    assert_eq!(ret.drain(), [(1, 0)]);
+    put(&mut c, &t, &mut ret, (2, 2), 20);
+    assert_eq!(ret.drain(), [(2, 0), (1, 1)]);
+    assert_eq!(lru_keys(c.global()), [(0, 0), (2, 1), (2, 2)]);
+    assert_eq!(c.pool(1).unwrap().count(), 0);
+    assert_eq!(c.pool(2).unwrap().used(), 30);
+    check(&c);
+    c.clear(ret.evict());
+    assert_eq!(t.live(), 0);
+}
+
+#[test]
+fn pool_eviction_first_can_spare_global_eviction() {
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    // Global and pool 0 both full: evicting pool 0's LRU frees room in both.
+    let mut c = cache(30, 20);
+    put(&mut c, &t, &mut ret, (1, 0), 10);
+    put(&mut c, &t, &mut ret, (0, 0), 10);
+    put(&mut c, &t, &mut ret, (0, 1), 10);
+    put(&mut c, &t, &mut ret, (0, 2), 10);
+    assert_eq!(ret.drain(), [(0, 0)]);
+    assert_eq!(lru_keys(c.global()), [(1, 0), (0, 1), (0, 2)]);
+    check(&c);
+    c.clear(ret.evict());
+    assert_eq!(t.live(), 0);
+}
+
+#[test]
+fn two_level_hysteresis() {
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    let mut c = cache(1000, 100);
+    assert!(c.set_pool_watermark(0, Watermark::Percent(80)));
+    assert!(!c.set_pool_watermark(7, Watermark::Percent(80)));
+    for n in 0..10 {
+        put(&mut c, &t, &mut ret, (0, n), 10);
+    }
+    // Pool 0 full: evicts down to 80 - 10.
+    put(&mut c, &t, &mut ret, (0, 10), 10);
+    assert_eq!(ret.drain(), [(0, 0), (0, 1), (0, 2)]);
+    put(&mut c, &t, &mut ret, (0, 11), 10);
+    put(&mut c, &t, &mut ret, (0, 12), 10);
+    assert!(ret.drain().is_empty());
+    // Global level with its own watermark.
+    c.set_watermark(Watermark::Absolute(50));
+    assert_eq!(c.set_limit(100, ret.evict()), Freed::default());
+    put(&mut c, &t, &mut ret, (1, 0), 10);
+    // Global was 100, needs 10: evicts the global LRU down to 50 - 10.
+    assert_eq!(
+        ret.drain(),
+        [(0, 3), (0, 4), (0, 5), (0, 6), (0, 7), (0, 8)]
+    );
+    assert_eq!(c.used(), 50);
+    check(&c);
+    c.clear(ret.evict());
+    assert_eq!(t.live(), 0);
+}
+
+#[test]
+fn errors_change_nothing() {
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    let mut c = cache(50, 30);
+    put(&mut c, &t, &mut ret, (0, 0), 10);
+    put(&mut c, &t, &mut ret, (1, 0), 10);
+    let before = lru_keys(c.global());
+    let mut try_insert = |c: &mut PooledCache<PoolMapIndex>, key: Key, cost: u64| {
+        let e = t.alloc(key, cost);
+        // SAFETY: Fresh entry; still ours on error.
+        let r = unsafe { c.insert(&key, e, cost, ret.evict()) };
+        // SAFETY: Still ours on error.
+        unsafe { free(e) };
+        r.map(|_| ())
+    };
+    assert_eq!(try_insert(&mut c, (0, 1), 31), Err(InsertError::TooLarge));
+    assert_eq!(try_insert(&mut c, (9, 1), 1), Err(InsertError::NoPool));
+    // SAFETY: Test-only failure injection.
+    unsafe { c.index_mut() }.map.fail_next_insert = true;
+    assert_eq!(
+        try_insert(&mut c, (0, 0), 25),
+        Err(InsertError::Index(common::NoMem))
+    );
+    let e = c.index().map.map[&(0, 0)];
+    // SAFETY: `e` is in the cache; refused.
+    let r = unsafe { c.insert(&(2, 0), e, 1, |_| {}) };
+    assert_eq!(r, Err(InsertError::Linked));
+    assert_eq!(lru_keys(c.global()), before);
+    assert_eq!(c.used(), 20);
+    check(&c);
+    c.clear(ret.evict());
+    assert_eq!(t.live(), 0);
+}
+
+#[test]
+fn replace_remove_lookup() {
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    let mut c = cache(100, 100);
+    put(&mut c, &t, &mut ret, (0, 0), 10);
+    put(&mut c, &t, &mut ret, (1, 0), 10);
+    put(&mut c, &t, &mut ret, (0, 1), 10);
+    put(&mut c, &t, &mut ret, (0, 0), 5);
+    assert_eq!(ret.drain(), [(0, 0)]);
+    assert_eq!(lru_keys(c.global()), [(1, 0), (0, 1), (0, 0)]);
+    assert_eq!(c.pool(0).unwrap().used(), 15);
+    assert_eq!(c.peek(&(1, 0)).map(|e| e.cost), Some(10));
+    assert_eq!(c.lookup(&(1, 0)).map(|e| e.cost), Some(10));
+    assert_eq!(lru_keys(c.global()), [(0, 1), (0, 0), (1, 0)]);
+    let e = c.remove(&(0, 1)).unwrap();
+    // SAFETY: Handed back.
+    unsafe { ret.take(e) };
+    assert!(c.remove(&(0, 1)).is_none());
+    assert!(c.lookup(&(0, 1)).is_none());
+    assert_eq!(c.used(), 15);
+    check(&c);
+    c.clear(ret.evict());
+    assert_eq!(t.live(), 0);
+}
+
+#[test]
+fn set_limits_shrink_and_pool_teardown() {
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    let mut c = cache(1000, 1000);
+    for n in 0..5 {
+        for p in 0..3 {
+            put(&mut c, &t, &mut ret, (p, n), 1 + u64::from(p));
+        }
+    }
+    assert_eq!(c.count(), 15);
+    assert_eq!(c.used(), 30);
+    // Pool limit lowered: evicts that pool's oldest down to it.
+    let freed = c.set_pool_limit(2, 9, ret.evict()).unwrap();
+    assert_eq!(
+        freed,
+        Freed {
+            entries: 2,
+            cost: 6
+        }
+    );
+    assert_eq!(ret.drain(), [(2, 0), (2, 1)]);
+    assert!(c.set_pool_limit(9, 1, |_| {}).is_none());
+    // Global limit lowered: evicts the global oldest down to it.
+    let freed = c.set_limit(20, ret.evict());
+    assert_eq!(
+        freed,
+        Freed {
+            entries: 3,
+            cost: 4
+        }
+    );
+    assert_eq!(ret.drain(), [(0, 0), (1, 0), (0, 1)]);
+    check(&c);
+    // Shrinker: globally coldest first.
+    let freed = c.shrink(2, ret.evict());
+    assert_eq!(
+        freed,
+        Freed {
+            entries: 2,
+            cost: 3
+        }
+    );
+    assert_eq!(ret.drain(), [(1, 1), (0, 2)]);
+    // Pool teardown: empty pool 1, then remove it from the index.
+    let freed = c.shrink_pool(1, usize::MAX, ret.evict()).unwrap();
+    assert_eq!(freed.entries, 3);
+    assert!(c.shrink_pool(1, 1, |_| {}).unwrap() == Freed::default());
+    assert!(c.shrink_pool(9, 1, |_| {}).is_none());
+    // SAFETY: Pool 1 is empty.
+    let pool = unsafe { c.index_mut() }.pools.remove(&1).unwrap();
+    assert!(pool.is_empty());
+    let e = t.alloc((1, 9), 1);
+    // SAFETY: Fresh entry; refused.
+    let r = unsafe { c.insert(&(1, 9), e, 1, |_| {}) };
+    assert_eq!(r, Err(InsertError::NoPool));
+    // SAFETY: Still ours.
+    unsafe { free(e) };
+    check(&c);
+    let n = c.count();
+    assert_eq!(c.clear(ret.evict()).entries, n);
+    assert_eq!(t.live(), 0);
+}
