@@ -157,7 +157,7 @@ while IFS= read -r line; do
 	"# CONFIG_"*" is not set") grep -q "^${line#\# }" "$build/.config" 2>/dev/null ||
 		! grep -q "^$(echo "$line" | awk '{print $2}')=" "$build/.config" || missing+=("$line");;
 	esac
-done < <(cat "${frags[@]}")
+done < <(cat "${frags[@]}" | tac | awk '{ s = $0; sub(/^# /, "", s); sub(/[= ].*/, "", s) } s !~ /^CONFIG_/ || !seen[s]++' | tac)
 if [ ${#missing[@]} -gt 0 ]; then
 	if grep -qx 'CONFIG_RUST=y' "${frags[@]}" && ! grep -qx 'CONFIG_RUST=y' "$build/.config"; then
 		kmake rustavailable >&2 || true
