@@ -1,0 +1,1123 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The cleancache backend: pools, the page index, the put/get/invalidate
+//! paths and the memory limit.
+//!
+//! # Design
+//!
+//! A pool per filesystem (cleancache `init_fs`), up to [`MAX_POOLS`]. In a
+//! pool, the inodes are kept in a kernel rbtree keyed by the cleancache
+//! [`InodeKey`]; each inode holds an XArray of page index -> [`Entry`]. An
+//! entry is either a zero page (no chunk: a mark) or the handle of an LZO1X-1
+//! compressed chunk of at most half a page in the `zalloc` allocator. Entries
+//! are charged to the shared bounded-cache machinery (`bcache`): each sits on
+//! its pool's LRU and on the global LRU, charged [`entry_cost`] bytes; a put
+//! that does not fit under the pool's or the global memlimit evicts the
+//! least recently used entries of that scope down to a low watermark
+//! ([`WATERMARK`]). A get is exclusive: the entry leaves zcache.
+//!
+//! # Locking and context
+//!
+//! Lock order (outermost first):
+//!
+//! 1. `Backend::pool_dirs` (a mutex): pool creation and destruction, sysfs
+//!    directories of pools. Process context only (`init_fs`,
+//!    `invalidate_fs`, module load and unload).
+//! 2. `Backend::inner` (a `SpinLockIrq`): the whole cache -- pool table,
+//!    inode rbtrees, XArrays, both LRU levels, the allocator and the gauges.
+//!    One lock for everything: global eviction crosses pools, and the
+//!    allocator may move chunks of any pool while compacting. Always taken
+//!    with interrupts disabled, because `put_page` runs under the page
+//!    cache's `i_pages` lock (which is taken from interrupt context): this
+//!    lock must never be held with interrupts enabled.
+//! 3. The XArray's internal spinlock (taken inside `xa_store()`/`xa_erase()`
+//!    only while holding `inner`).
+//!
+//! Nothing under `inner` sleeps: allocations use `GFP_NOWAIT |
+//! __GFP_NOWARN` (`pages::GFP_PUT`), and every operation does bounded work:
+//! O(1) per evicted entry, with eviction down to a watermark close to the
+//! limit, and long invalidations drop the lock every [`BATCH`] entries.
+//!
+//! The per-CPU compression buffers and counters (`percpu.rs`) are used with
+//! local interrupts disabled, outside `inner` for compression.
+
+use core::cell::Cell;
+use core::pin::Pin;
+use core::ptr::NonNull;
+
+use kernel::alloc::flags::{__GFP_NOWARN, GFP_NOWAIT};
+use kernel::cleancache::{InodeKey, PoolId, SourcePage, TargetPage};
+use kernel::interrupt::{local_interrupt_disable, LocalInterruptDisabled};
+use kernel::page::PAGE_SIZE;
+use kernel::prelude::*;
+use kernel::rbtree::RBTree;
+use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
+
+use crate::bcache::{
+    HasLruLink, Index, InsertError, Lru, LruLink, PooledCache, PooledIndex, Watermark, GLOBAL_LRU,
+    POOL_LRU,
+};
+use crate::pages::{KernelPages, GFP_PUT};
+use crate::percpu::{CompressBufs, Counters, Event};
+use crate::xa::RawXa;
+use crate::zalloc::{Handle, Zalloc, CHUNK_HEADER_SIZE, HANDLE_SLOT_SIZE};
+
+/// Largest number of pools (mounted filesystems that opted in).
+pub(crate) const MAX_POOLS: usize = 32;
+
+/// Low watermark of the global and per-pool limits: once a limit is hit,
+/// eviction goes down to 99% of it, so that the next puts fit without
+/// evicting one entry each, while the work done in one put stays small
+/// (about 1% of the limit).
+pub(crate) const WATERMARK: Watermark = Watermark::Percent(99);
+
+/// Entries dropped per lock hold by long invalidations and shrinking.
+const BATCH: usize = 256;
+
+/// Flags of the entry and index allocations on the put path: never sleep,
+/// never warn (a failure is counted in `alloc_failures`).
+fn put_flags() -> kernel::alloc::Flags {
+    GFP_NOWAIT | __GFP_NOWARN
+}
+
+/// Where a stored page lives: pool, inode and page index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    pool: u32,
+    inode: InodeKey,
+    index: usize,
+}
+
+/// A stored page.
+///
+/// # Invariants
+///
+/// `handle` is `None` for a zero-filled page, otherwise it names a live chunk
+/// of the backend's allocator holding the LZO1X-1 stream of the page. An
+/// entry is allocated with `KBox` and, while stored, owned by the cache.
+pub(crate) struct Entry {
+    global: LruLink,
+    pool_link: LruLink,
+    handle: Option<Handle>,
+    key: Key,
+}
+
+// SAFETY: `OFFSET` is the offset of the `LruLink` field `global`.
+unsafe impl HasLruLink<GLOBAL_LRU> for Entry {
+    const OFFSET: usize = core::mem::offset_of!(Entry, global);
+}
+
+// SAFETY: `OFFSET` is the offset of the `LruLink` field `pool_link`, another
+// field than the one of `GLOBAL_LRU`.
+unsafe impl HasLruLink<POOL_LRU> for Entry {
+    const OFFSET: usize = core::mem::offset_of!(Entry, pool_link);
+}
+
+/// Bytes an entry is charged against the memlimits: its compressed length
+/// (0 for a zero page) plus the allocator's per-chunk header and handle slot
+/// and the entry itself.
+pub(crate) const fn entry_cost(compressed_len: usize) -> u64 {
+    let chunk = if compressed_len == 0 {
+        0
+    } else {
+        compressed_len + CHUNK_HEADER_SIZE + HANDLE_SLOT_SIZE
+    };
+    (chunk + core::mem::size_of::<Entry>()) as u64
+}
+
+/// An inode of a pool: its page index.
+///
+/// # Invariants
+///
+/// `nr` is the number of entries stored in `xa`; an inode with no entries is
+/// removed from its pool's rbtree.
+#[pin_data]
+struct InodeNode {
+    #[pin]
+    xa: RawXa<Entry>,
+    nr: Cell<usize>,
+}
+
+/// Per-pool counters kept under the cache lock (the pool's entry count and
+/// charged bytes are those of its LRU).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PoolStats {
+    /// Zero-filled pages stored.
+    pub(crate) zero_pages: u64,
+    /// Bytes of compressed data stored.
+    pub(crate) compr_bytes: u64,
+    /// Puts offered to the pool.
+    pub(crate) puts: u64,
+    /// Gets served.
+    pub(crate) hits: u64,
+    /// Gets not served.
+    pub(crate) misses: u64,
+    /// Entries evicted from the pool (limits and shrinker).
+    pub(crate) evicted: u64,
+}
+
+/// A pool: the inode rbtree and the pool's LRU (limit: the pool's memlimit).
+struct Pool {
+    lru: Lru<Entry, POOL_LRU>,
+    inodes: RBTree<InodeKey, Pin<KBox<InodeNode>>>,
+}
+
+/// The page index of all pools: the `bcache` index of zcache.
+struct ZIndex {
+    pools: [Option<KBox<Pool>>; MAX_POOLS],
+}
+
+impl ZIndex {
+    fn pool(&self, pool: u32) -> Option<&Pool> {
+        self.pools.get(pool as usize)?.as_deref()
+    }
+
+    fn pool_mut(&mut self, pool: u32) -> Option<&mut Pool> {
+        self.pools.get_mut(pool as usize)?.as_deref_mut()
+    }
+
+    /// The lowest page index at or above `from` stored for `inode`.
+    fn next_index(&self, pool: u32, inode: &InodeKey, from: usize) -> Option<usize> {
+        self.pool(pool)?.inodes.get(inode)?.xa.find_from(from)
+    }
+}
+
+// SAFETY: `get`/`remove` return only pointers stored by `insert` under the
+// same key (the XArray of the key's pool and inode, at its index); `insert`
+// either stores and returns the old pointer or fails without a change;
+// `key_of` returns the key recorded in the entry at insertion; no method
+// touches the LRU links.
+unsafe impl Index for ZIndex {
+    type Key = Key;
+    type Entry = Entry;
+    type Error = Error;
+
+    fn key_of(&self, entry: &Entry) -> Key {
+        entry.key
+    }
+
+    fn get(&self, key: &Key) -> Option<NonNull<Entry>> {
+        self.pool(key.pool)?
+            .inodes
+            .get(&key.inode)?
+            .xa
+            .load(key.index)
+    }
+
+    fn insert(&mut self, key: &Key, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
+        let pool = self.pool_mut(key.pool).ok_or(EINVAL)?;
+        if let Some(node) = pool.inodes.get(&key.inode) {
+            let old = node.xa.store(key.index, entry, GFP_PUT)?;
+            if old.is_none() {
+                node.nr.set(node.nr.get().saturating_add(1));
+            }
+            return Ok(old);
+        }
+        let node = KBox::pin_init(
+            pin_init!(InodeNode {
+                xa <- RawXa::new(),
+                nr: Cell::new(0),
+            }),
+            put_flags(),
+        )?;
+        node.xa.store(key.index, entry, GFP_PUT)?;
+        node.nr.set(1);
+        // On failure the new node (and its XArray, which does not own the
+        // entry) is dropped: the index is unchanged.
+        pool.inodes
+            .try_create_and_insert(key.inode, node, put_flags())?;
+        Ok(None)
+    }
+
+    fn remove(&mut self, key: &Key) -> Option<NonNull<Entry>> {
+        let pool = self.pool_mut(key.pool)?;
+        let node = pool.inodes.get(&key.inode)?;
+        let entry = node.xa.erase(key.index)?;
+        let left = node.nr.get().saturating_sub(1);
+        node.nr.set(left);
+        if left == 0 {
+            pool.inodes.remove(&key.inode);
+        }
+        Some(entry)
+    }
+}
+
+// SAFETY: `pool_of` returns the pool recorded in the entry at insertion,
+// which never changes; a pool's `Lru` lives in its `KBox<Pool>`, which is
+// neither moved nor replaced while the pool has entries (pools are removed
+// only after `shrink_pool` emptied them), and each pool has its own.
+unsafe impl PooledIndex for ZIndex {
+    type Pool = u32;
+
+    fn pool_of(&self, entry: &Entry) -> u32 {
+        entry.key.pool
+    }
+
+    fn pool_lru(&self, pool: u32) -> Option<&Lru<Entry, POOL_LRU>> {
+        self.pool(pool).map(|p| &p.lru)
+    }
+
+    fn pool_lru_mut(&mut self, pool: u32) -> Option<&mut Lru<Entry, POOL_LRU>> {
+        self.pool_mut(pool).map(|p| &mut p.lru)
+    }
+}
+
+/// The allocator and the gauges: everything the eviction callback updates.
+struct Store {
+    zalloc: Zalloc<KernelPages>,
+    zero_pages: u64,
+    compr_bytes: u64,
+    pools: [PoolStats; MAX_POOLS],
+}
+
+impl Store {
+    /// Accounts a new entry in the gauges.
+    fn account(&mut self, entry: &Entry, compressed_len: usize) {
+        let ps = self.pools.get_mut(entry.key.pool as usize);
+        match entry.handle {
+            None => {
+                self.zero_pages = self.zero_pages.saturating_add(1);
+                if let Some(ps) = ps {
+                    ps.zero_pages = ps.zero_pages.saturating_add(1);
+                }
+            }
+            Some(_) => {
+                let len = compressed_len as u64;
+                self.compr_bytes = self.compr_bytes.saturating_add(len);
+                if let Some(ps) = ps {
+                    ps.compr_bytes = ps.compr_bytes.saturating_add(len);
+                }
+            }
+        }
+    }
+
+    /// Frees an entry the cache handed back (or one that never got in, after
+    /// [`Store::account`]): its chunk, its gauges and the entry itself.
+    ///
+    /// # Safety
+    ///
+    /// `entry` must come from `KBox::into_raw` and be owned by the caller: in
+    /// no index and on no LRU.
+    unsafe fn release(&mut self, entry: NonNull<Entry>) {
+        // SAFETY: By the function's safety requirements.
+        let entry = unsafe { KBox::from_raw(entry.as_ptr()) };
+        let ps = self.pools.get_mut(entry.key.pool as usize);
+        match entry.handle {
+            None => {
+                self.zero_pages = self.zero_pages.saturating_sub(1);
+                if let Some(ps) = ps {
+                    ps.zero_pages = ps.zero_pages.saturating_sub(1);
+                }
+            }
+            Some(h) => {
+                let len = self.zalloc.size(h).unwrap_or(0) as u64;
+                // A stale handle would be a bug; the allocator checks it.
+                let _ = self.zalloc.free(h);
+                self.compr_bytes = self.compr_bytes.saturating_sub(len);
+                if let Some(ps) = ps {
+                    ps.compr_bytes = ps.compr_bytes.saturating_sub(len);
+                }
+            }
+        }
+    }
+
+    /// Counts an eviction from `entry`'s pool and frees it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Store::release`].
+    unsafe fn evict(&mut self, entry: NonNull<Entry>) {
+        // SAFETY: `entry` is valid (caller's contract).
+        let pool = unsafe { entry.as_ref() }.key.pool as usize;
+        if let Some(ps) = self.pools.get_mut(pool) {
+            ps.evicted = ps.evicted.saturating_add(1);
+        }
+        // SAFETY: Forwarded from the caller.
+        unsafe { self.release(entry) };
+    }
+
+    /// Bytes of pages the allocator holds (data and handle table).
+    fn mem_used(&self) -> u64 {
+        (self.zalloc.stats().pages as u64).saturating_mul(PAGE_SIZE as u64)
+    }
+}
+
+/// Everything behind the cache lock.
+struct Inner {
+    cache: PooledCache<ZIndex>,
+    store: Store,
+    /// The global memlimit in bytes (also the global LRU's limit).
+    memlimit: u64,
+}
+
+// SAFETY: The raw entry pointers in the LRUs and XArrays are owned by the
+// cache and only touched under the lock that wraps `Inner`; nothing in it is
+// tied to a thread.
+unsafe impl Send for Inner {}
+
+impl Inner {
+    /// Removes the entry under `key`, if any, and frees it; returns whether
+    /// there was one.
+    fn drop_key(&mut self, key: &Key) -> bool {
+        match self.cache.remove(key) {
+            Some(old) => {
+                // SAFETY: `remove` handed `old` back: ours, from `KBox`.
+                unsafe { self.store.release(old) };
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Evicts globally cold entries (after compacting) until the pages the
+    /// allocator holds fit under the watermark of the memlimit, so that
+    /// `mem_used_total <= memlimit` holds whatever the fragmentation.
+    /// Returns the number of entries evicted. Bounded work.
+    fn enforce_pages(&mut self) -> u64 {
+        let limit = self.memlimit;
+        if self.store.mem_used() <= limit {
+            return 0;
+        }
+        let low = WATERMARK.low(limit);
+        let mut evicted = 0u64;
+        for _ in 0..BATCH {
+            if self.store.mem_used() <= low {
+                break;
+            }
+            if self.store.zalloc.compact(1) > 0 {
+                continue;
+            }
+            let store = &mut self.store;
+            // SAFETY: The cache hands each victim back once, owned by us.
+            let freed = self.cache.shrink(1, |v| unsafe { store.evict(v) });
+            if freed.entries == 0 {
+                break;
+            }
+            evicted += 1;
+        }
+        evicted
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let Inner { cache, store, .. } = self;
+        // Nobody else can reach the cache any more, but the XArray locks are
+        // taken with interrupts disabled here as everywhere else (lockdep
+        // tracks the lock class, not this instance), a batch at a time.
+        loop {
+            let irq = local_interrupt_disable();
+            // SAFETY: The cache hands each entry back once, owned by us.
+            let freed = cache.shrink(BATCH, |v| unsafe { store.release(v) });
+            drop(irq);
+            if freed.entries == 0 {
+                break;
+            }
+        }
+        // The pools (now empty) and the allocator (returning its pages) are
+        // dropped with the fields.
+    }
+}
+
+/// A snapshot of the global statistics gauges.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Gauges {
+    pub(crate) pages_stored: u64,
+    pub(crate) zero_pages: u64,
+    pub(crate) compr_bytes: u64,
+    pub(crate) mem_used: u64,
+    pub(crate) memlimit: u64,
+    pub(crate) pools: u64,
+}
+
+/// A snapshot of a pool's statistics.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PoolSnapshot {
+    pub(crate) memlimit: u64,
+    pub(crate) pages_stored: u64,
+    pub(crate) charged_bytes: u64,
+    pub(crate) stats: PoolStats,
+}
+
+/// zcache's cleancache backend.
+#[pin_data]
+pub(crate) struct Backend {
+    #[pin]
+    inner: SpinLockIrq<Inner>,
+    /// Sysfs directories of the pools (`pools/<id>`), as `kobject` pointers
+    /// (0: none). Also serialises pool creation and destruction.
+    #[pin]
+    pub(crate) pool_dirs: Mutex<[usize; MAX_POOLS]>,
+    bufs: CompressBufs,
+    pub(crate) counters: Counters,
+}
+
+impl Backend {
+    /// An initialiser for a backend with a global memlimit of `memlimit`
+    /// bytes. May sleep.
+    pub(crate) fn new(memlimit: u64) -> Result<impl PinInit<Self, Error>> {
+        let bufs = CompressBufs::new()?;
+        let counters = Counters::new()?;
+        Ok(try_pin_init!(Self {
+            inner <- new_spinlock_irq!(Inner {
+                cache: PooledCache::new(
+                    ZIndex { pools: [const { None }; MAX_POOLS] },
+                    memlimit,
+                    WATERMARK,
+                ),
+                store: Store {
+                    zalloc: Zalloc::new(KernelPages),
+                    zero_pages: 0,
+                    compr_bytes: 0,
+                    pools: [PoolStats::default(); MAX_POOLS],
+                },
+                memlimit,
+            }, "zcache_inner"),
+            pool_dirs <- new_mutex!([0; MAX_POOLS], "zcache_pool_dirs"),
+            bufs,
+            counters,
+        }? Error))
+    }
+
+    /// Creates a pool; returns its id. May sleep.
+    pub(crate) fn create_pool(&self) -> Result<u32> {
+        let pool = KBox::new(
+            Pool {
+                lru: Lru::new(u64::MAX, WATERMARK),
+                inodes: RBTree::new(),
+            },
+            GFP_KERNEL,
+        )?;
+        let mut g = self.inner.lock();
+        // SAFETY: Filling an empty slot changes no stored entry and no
+        // pool `Lru` that has entries.
+        let index = unsafe { g.cache.index_mut() };
+        let Some((id, slot)) = index
+            .pools
+            .iter_mut()
+            .enumerate()
+            .find(|(_, p)| p.is_none())
+        else {
+            return Err(ENOSPC);
+        };
+        *slot = Some(pool);
+        if let Some(ps) = g.store.pools.get_mut(id) {
+            *ps = PoolStats::default();
+        }
+        Ok(id as u32)
+    }
+
+    /// Drops every entry of `pool` and the pool itself. May sleep.
+    pub(crate) fn destroy_pool(&self, pool: u32) {
+        let mut dropped = 0u64;
+        loop {
+            let mut g = self.inner.lock();
+            let Inner { cache, store, .. } = &mut *g;
+            // SAFETY: The cache hands each entry back once, owned by us.
+            let freed = cache.shrink_pool(pool, BATCH, |v| unsafe { store.release(v) });
+            let Some(freed) = freed else {
+                return;
+            };
+            dropped += freed.entries as u64;
+            if freed.entries == 0 {
+                // SAFETY: The pool has no entries: taking it out changes no
+                // stored entry.
+                let taken = unsafe { g.cache.index_mut() }
+                    .pools
+                    .get_mut(pool as usize)
+                    .and_then(Option::take);
+                drop(g);
+                drop(taken);
+                break;
+            }
+        }
+        let irq = local_interrupt_disable();
+        self.counters.add(&irq, Event::Invalidates, dropped);
+    }
+
+    /// Stores a compressed page (`Some(data)`) or a zero page (`None`) under
+    /// `key`, replacing any older copy. Atomic context.
+    fn store(&self, irq: &LocalInterruptDisabled, key: Key, data: Option<&[u8]>) {
+        let mut g = self.inner.lock();
+        let inner = &mut *g;
+        if inner.cache.index().pool(key.pool).is_none() {
+            return;
+        }
+        if let Some(ps) = inner.store.pools.get_mut(key.pool as usize) {
+            ps.puts = ps.puts.saturating_add(1);
+        }
+        let len = data.map_or(0, <[u8]>::len);
+        let handle = match data {
+            None => None,
+            Some(data) => {
+                let Ok(h) = inner.store.zalloc.alloc(data.len()) else {
+                    inner.drop_key(&key);
+                    self.counters.inc(irq, Event::AllocFailures);
+                    return;
+                };
+                let copied = match inner.store.zalloc.map_mut(h) {
+                    Some(mut chunk) if chunk.len() == data.len() => {
+                        chunk.copy_from_slice(data);
+                        true
+                    }
+                    _ => false,
+                };
+                if !copied {
+                    let _ = inner.store.zalloc.free(h);
+                    inner.drop_key(&key);
+                    self.counters.inc(irq, Event::AllocFailures);
+                    return;
+                }
+                Some(h)
+            }
+        };
+        let entry = KBox::new(
+            Entry {
+                global: LruLink::new(),
+                pool_link: LruLink::new(),
+                handle,
+                key,
+            },
+            put_flags(),
+        );
+        let entry = match entry {
+            Ok(e) => e,
+            Err(_) => {
+                if let Some(h) = handle {
+                    let _ = inner.store.zalloc.free(h);
+                }
+                inner.drop_key(&key);
+                self.counters.inc(irq, Event::AllocFailures);
+                return;
+            }
+        };
+        inner.store.account(&entry, len);
+        // `into_raw` never returns null.
+        let Some(entry) = NonNull::new(KBox::into_raw(entry)) else {
+            return;
+        };
+        let mut evicted = 0u64;
+        let Inner { cache, store, .. } = inner;
+        // SAFETY: `entry` is a fresh `KBox` allocation, owned by the cache
+        // until handed back; `key_of` returns `key` for it. Each victim is
+        // handed back once, owned by us.
+        let res = unsafe {
+            cache.insert(&key, entry, entry_cost(len), |v| {
+                evicted += 1;
+                store.evict(v)
+            })
+        };
+        match res {
+            // SAFETY: `old` was handed back by the cache: ours.
+            Ok(Some(old)) => unsafe { store.release(old) },
+            Ok(None) => {}
+            Err(e) => {
+                // SAFETY: On error the cache did not take `entry`.
+                unsafe { store.release(entry) };
+                inner.drop_key(&key);
+                let ev = match e {
+                    InsertError::TooLarge => Event::RejectedLimit,
+                    _ => Event::AllocFailures,
+                };
+                self.counters.inc(irq, ev);
+            }
+        }
+        evicted += inner.enforce_pages();
+        self.counters.add(irq, Event::EvictedLru, evicted);
+    }
+
+    /// Cleancache put: see the module documentation. Atomic context.
+    pub(crate) fn put_page(
+        &self,
+        pool: PoolId,
+        inode: InodeKey,
+        index: usize,
+        page: &SourcePage<'_>,
+    ) {
+        let key = Key {
+            pool: pool.index(),
+            inode,
+            index,
+        };
+        page.with_data(|src| self.put(key, src));
+    }
+
+    /// Stores a copy of `src` under `key`, replacing any older copy, or
+    /// declines it and drops the older copy. Atomic context.
+    fn put(&self, key: Key, src: &[u8; PAGE_SIZE]) {
+        let irq = local_interrupt_disable();
+        self.counters.inc(&irq, Event::Puts);
+        if is_zero(src) {
+            self.store(&irq, key, None);
+            return;
+        }
+        self.bufs
+            .compress(&irq, src, |compressed| match compressed {
+                Some(data) => self.store(&irq, key, Some(data)),
+                None => {
+                    self.counters.inc(&irq, Event::RejectedIncompressible);
+                    let mut g = self.inner.lock();
+                    if let Some(ps) = g.store.pools.get_mut(key.pool as usize) {
+                        ps.puts = ps.puts.saturating_add(1);
+                    }
+                    g.drop_key(&key);
+                }
+            })
+    }
+
+    /// Cleancache get: exclusive. Atomic context.
+    pub(crate) fn get_page(
+        &self,
+        pool: PoolId,
+        inode: InodeKey,
+        index: usize,
+        page: &mut TargetPage<'_>,
+    ) -> bool {
+        let key = Key {
+            pool: pool.index(),
+            inode,
+            index,
+        };
+        self.get(key, page)
+    }
+
+    /// Fills `page` with the page stored under `key` and drops it (a get is
+    /// exclusive). Returns `false` on a miss or a decompression error (then
+    /// `page` is unspecified). Atomic context.
+    fn get(&self, key: Key, page: &mut impl Target) -> bool {
+        let irq = local_interrupt_disable();
+        self.counters.inc(&irq, Event::Gets);
+        let mut g = self.inner.lock();
+        let inner = &mut *g;
+        let Some(entry) = inner.cache.remove(&key) else {
+            if let Some(ps) = inner.store.pools.get_mut(key.pool as usize) {
+                ps.misses = ps.misses.saturating_add(1);
+            }
+            drop(g);
+            self.counters.inc(&irq, Event::Misses);
+            return false;
+        };
+        // SAFETY: `remove` handed `entry` back: valid and ours.
+        let handle = unsafe { entry.as_ref() }.handle;
+        let ok = match handle {
+            None => {
+                page.with_mut(|dst| dst.fill(0));
+                true
+            }
+            Some(h) => match inner.store.zalloc.map(h) {
+                Some(chunk) => page.with_mut(|dst| {
+                    matches!(crate::lzo1x::decompress_safe(&chunk, dst), Ok(n) if n == PAGE_SIZE)
+                }),
+                None => false,
+            },
+        };
+        // SAFETY: As above.
+        unsafe { inner.store.release(entry) };
+        if let Some(ps) = inner.store.pools.get_mut(key.pool as usize) {
+            if ok {
+                ps.hits = ps.hits.saturating_add(1);
+            } else {
+                ps.misses = ps.misses.saturating_add(1);
+            }
+        }
+        drop(g);
+        if ok {
+            self.counters.inc(&irq, Event::Hits);
+        } else {
+            pr_err!(
+                "corrupt entry (pool {}, inode {}, index {}): served as a miss\n",
+                key.pool,
+                key.inode.ino,
+                key.index
+            );
+            self.counters.inc(&irq, Event::DecompressErrors);
+            self.counters.inc(&irq, Event::Misses);
+        }
+        ok
+    }
+
+    /// Cleancache invalidate of one page. Atomic context.
+    pub(crate) fn invalidate_page(&self, pool: PoolId, inode: InodeKey, index: usize) {
+        let irq = local_interrupt_disable();
+        let key = Key {
+            pool: pool.index(),
+            inode,
+            index,
+        };
+        if self.inner.lock().drop_key(&key) {
+            self.counters.inc(&irq, Event::Invalidates);
+        }
+    }
+
+    /// Cleancache invalidate of an inode. Atomic context; drops the lock
+    /// every [`BATCH`] pages.
+    pub(crate) fn invalidate_inode(&self, pool: PoolId, inode: InodeKey) {
+        let pool = pool.index();
+        let mut from = Some(0);
+        while let Some(start) = from {
+            let mut g = self.inner.lock();
+            let mut dropped = 0u64;
+            from = None;
+            let mut next = start;
+            for _ in 0..BATCH {
+                let Some(index) = g.cache.index().next_index(pool, &inode, next) else {
+                    break;
+                };
+                if g.drop_key(&Key { pool, inode, index }) {
+                    dropped += 1;
+                }
+                // Past the index just dropped, so that the walk ends even if
+                // the index misbehaved.
+                let Some(n) = index.checked_add(1) else {
+                    break;
+                };
+                next = n;
+                from = Some(n);
+            }
+            drop(g);
+            let irq = local_interrupt_disable();
+            self.counters.add(&irq, Event::Invalidates, dropped);
+        }
+    }
+
+    /// Sets the global memlimit (bytes), evicting down to it. Process
+    /// context: evicts [`BATCH`] entries per lock hold while far above the
+    /// new limit, then sets it.
+    pub(crate) fn set_memlimit(&self, limit: u64) {
+        let mut evicted = 0u64;
+        loop {
+            let mut g = self.inner.lock();
+            if g.cache.used() <= limit && g.store.mem_used() <= limit {
+                break;
+            }
+            let Inner { cache, store, .. } = &mut *g;
+            // SAFETY: The cache hands each victim back once, owned by us.
+            let freed = cache.shrink(BATCH, |v| unsafe { store.evict(v) });
+            evicted += freed.entries as u64;
+            if freed.entries < BATCH {
+                break;
+            }
+        }
+        let mut g = self.inner.lock();
+        g.memlimit = limit;
+        let Inner { cache, store, .. } = &mut *g;
+        // SAFETY: The cache hands each victim back once, owned by us.
+        let freed = cache.set_limit(limit, |v| unsafe { store.evict(v) });
+        evicted += freed.entries as u64 + g.enforce_pages_fully();
+        drop(g);
+        let irq = local_interrupt_disable();
+        self.counters.add(&irq, Event::EvictedLru, evicted);
+    }
+
+    /// Sets the memlimit (bytes) of `pool`, evicting down to it. `ENOENT` if
+    /// there is no such pool.
+    pub(crate) fn set_pool_memlimit(&self, pool: u32, limit: u64) -> Result {
+        let irq = local_interrupt_disable();
+        let mut g = self.inner.lock();
+        let Inner { cache, store, .. } = &mut *g;
+        // SAFETY: The cache hands each victim back once, owned by us.
+        let freed = cache
+            .set_pool_limit(pool, limit, |v| unsafe { store.evict(v) })
+            .ok_or(ENOENT)?;
+        drop(g);
+        self.counters
+            .add(&irq, Event::EvictedLru, freed.entries as u64);
+        Ok(())
+    }
+
+    /// The global gauges.
+    pub(crate) fn gauges(&self) -> Gauges {
+        let g = self.inner.lock();
+        Gauges {
+            pages_stored: g.cache.count() as u64,
+            zero_pages: g.store.zero_pages,
+            compr_bytes: g.store.compr_bytes,
+            mem_used: g.store.mem_used(),
+            memlimit: g.memlimit,
+            pools: g.cache.index().pools.iter().filter(|p| p.is_some()).count() as u64,
+        }
+    }
+
+    /// A pool's statistics, `None` if there is no such pool.
+    pub(crate) fn pool_snapshot(&self, pool: u32) -> Option<PoolSnapshot> {
+        let g = self.inner.lock();
+        let lru = g.cache.pool(pool)?;
+        Some(PoolSnapshot {
+            memlimit: lru.limit(),
+            pages_stored: lru.count() as u64,
+            charged_bytes: lru.used(),
+            stats: g
+                .store
+                .pools
+                .get(pool as usize)
+                .copied()
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Pages the allocator holds: what the shrinker can give back.
+    pub(crate) fn reclaimable_pages(&self) -> u64 {
+        self.inner.lock().store.zalloc.stats().pages as u64
+    }
+
+    /// Evicts globally cold entries (compacting as it goes) until about
+    /// `nr_pages` pages went back to the system or zcache is empty. Returns
+    /// the number of pages freed. Drops the lock every [`BATCH`] entries.
+    pub(crate) fn shrink(&self, nr_pages: u64) -> u64 {
+        let start = self.reclaimable_pages();
+        let target = start.saturating_sub(nr_pages);
+        let mut evicted = 0u64;
+        loop {
+            let mut g = self.inner.lock();
+            let mut progress = false;
+            for _ in 0..BATCH {
+                if g.store.zalloc.stats().pages as u64 <= target {
+                    break;
+                }
+                if g.store.zalloc.compact(1) > 0 {
+                    progress = true;
+                    continue;
+                }
+                let Inner { cache, store, .. } = &mut *g;
+                // SAFETY: The cache hands each victim back once, owned by us.
+                let freed = cache.shrink(1, |v| unsafe { store.evict(v) });
+                if freed.entries == 0 {
+                    break;
+                }
+                evicted += 1;
+                progress = true;
+            }
+            let now = g.store.zalloc.stats().pages as u64;
+            drop(g);
+            if now <= target || !progress {
+                break;
+            }
+        }
+        let irq = local_interrupt_disable();
+        self.counters.add(&irq, Event::EvictedShrinker, evicted);
+        drop(irq);
+        start.saturating_sub(self.reclaimable_pages())
+    }
+}
+
+impl Inner {
+    /// [`Inner::enforce_pages`] repeated until under the watermark or empty.
+    fn enforce_pages_fully(&mut self) -> u64 {
+        let mut total = 0;
+        loop {
+            let n = self.enforce_pages();
+            total += n;
+            if n == 0 || self.store.mem_used() <= self.memlimit {
+                return total;
+            }
+        }
+    }
+}
+
+/// A page a get fills: the cleancache [`TargetPage`], or a buffer in tests.
+trait Target {
+    /// Runs `f` with the page's contents mapped for writing.
+    fn with_mut<R>(&mut self, f: impl FnOnce(&mut [u8; PAGE_SIZE]) -> R) -> R;
+}
+
+impl Target for TargetPage<'_> {
+    fn with_mut<R>(&mut self, f: impl FnOnce(&mut [u8; PAGE_SIZE]) -> R) -> R {
+        self.with_data_mut(f)
+    }
+}
+
+impl Target for [u8; PAGE_SIZE] {
+    fn with_mut<R>(&mut self, f: impl FnOnce(&mut [u8; PAGE_SIZE]) -> R) -> R {
+        f(self)
+    }
+}
+
+/// Whether the page is all zero bytes.
+fn is_zero(page: &[u8; PAGE_SIZE]) -> bool {
+    page.chunks_exact(8)
+        .all(|w| w.iter().fold(0u8, |acc, b| acc | b) == 0)
+}
+
+#[kunit_tests(zcache_backend)]
+mod tests {
+    use super::*;
+    use kernel::sync::Arc;
+
+    fn key(pool: u32, ino: u64, index: usize) -> Key {
+        Key {
+            pool,
+            inode: InodeKey { ino, generation: 1 },
+            index,
+        }
+    }
+
+    fn page() -> Result<KBox<[u8; PAGE_SIZE]>> {
+        Ok(KBox::new([0u8; PAGE_SIZE], GFP_KERNEL)?)
+    }
+
+    /// A page that compresses to about a quarter page, different for every
+    /// `seed`: 1 KiB of noise, then a repeating pattern.
+    fn fill_text(p: &mut [u8; PAGE_SIZE], seed: u64) {
+        fill_random(p, seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        for (i, b) in p.iter_mut().enumerate().skip(1024) {
+            *b = (i % 13) as u8;
+        }
+    }
+
+    /// An incompressible page (xorshift64).
+    fn fill_random(p: &mut [u8; PAGE_SIZE], mut x: u64) {
+        for w in p.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            w.copy_from_slice(&x.to_le_bytes());
+        }
+    }
+
+    fn backend(memlimit: u64) -> Result<(Arc<Backend>, u32)> {
+        let b = Arc::pin_init(Backend::new(memlimit)?, GFP_KERNEL)?;
+        let pool = b.create_pool()?;
+        Ok((b, pool))
+    }
+
+    #[test]
+    fn put_get_round_trip_is_exclusive() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        let mut dst = page()?;
+        fill_text(&mut src, 7);
+        b.put(key(pool, 1, 0), &src);
+        let g = b.gauges();
+        assert_eq!(g.pages_stored, 1);
+        assert!(g.compr_bytes > 0 && g.compr_bytes <= (PAGE_SIZE / 2) as u64);
+        assert!(b.get(key(pool, 1, 0), &mut *dst));
+        assert!(src[..] == dst[..]);
+        assert!(!b.get(key(pool, 1, 0), &mut *dst));
+        assert_eq!(b.gauges().pages_stored, 0);
+        assert_eq!(b.counters.sum(Event::Hits), 1);
+        assert_eq!(b.counters.sum(Event::Misses), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn zero_page_is_a_mark() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let src = page()?;
+        let mut dst = page()?;
+        dst.fill(0xff);
+        b.put(key(pool, 1, 3), &src);
+        let g = b.gauges();
+        assert_eq!((g.pages_stored, g.zero_pages, g.compr_bytes), (1, 1, 0));
+        assert!(b.get(key(pool, 1, 3), &mut *dst));
+        assert!(dst.iter().all(|&x| x == 0));
+        assert_eq!(b.gauges().zero_pages, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn incompressible_put_drops_older_copy() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        let mut dst = page()?;
+        fill_text(&mut src, 1);
+        b.put(key(pool, 1, 0), &src);
+        fill_random(&mut src, 0x1234_5678_9abc_def1);
+        b.put(key(pool, 1, 0), &src);
+        assert_eq!(b.counters.sum(Event::RejectedIncompressible), 1);
+        assert_eq!(b.gauges().pages_stored, 0);
+        assert!(!b.get(key(pool, 1, 0), &mut *dst));
+        Ok(())
+    }
+
+    #[test]
+    fn memlimit_evicts_lru_first() -> Result {
+        let limit = 64 * 1024;
+        let (b, pool) = backend(limit)?;
+        let mut src = page()?;
+        let mut dst = page()?;
+        for i in 0..200 {
+            fill_text(&mut src, i as u64 + 1);
+            b.put(key(pool, 1, i), &src);
+            let g = b.gauges();
+            assert!(g.mem_used <= limit);
+        }
+        assert!(b.counters.sum(Event::EvictedLru) > 0);
+        assert!(!b.get(key(pool, 1, 0), &mut *dst));
+        assert!(b.get(key(pool, 1, 199), &mut *dst));
+        fill_text(&mut src, 200);
+        assert!(src[..] == dst[..]);
+        // Lowering the limit evicts down to it.
+        b.set_memlimit(8192);
+        assert!(b.gauges().mem_used <= 8192);
+        Ok(())
+    }
+
+    #[test]
+    fn invalidate_inode_drops_only_that_inode() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        let mut dst = page()?;
+        for i in 0..600 {
+            fill_text(&mut src, i as u64);
+            b.put(key(pool, 1, i), &src);
+            b.put(key(pool, 2, i), &src);
+        }
+        let id = PoolId::new(pool).ok_or(EINVAL)?;
+        b.invalidate_inode(
+            id,
+            InodeKey {
+                ino: 1,
+                generation: 1,
+            },
+        );
+        assert_eq!(b.gauges().pages_stored, 600);
+        assert!(!b.get(key(pool, 1, 3), &mut *dst));
+        assert!(b.get(key(pool, 2, 3), &mut *dst));
+        b.invalidate_page(
+            id,
+            InodeKey {
+                ino: 2,
+                generation: 1,
+            },
+            4,
+        );
+        assert!(!b.get(key(pool, 2, 4), &mut *dst));
+        assert_eq!(b.counters.sum(Event::Invalidates), 601);
+        Ok(())
+    }
+
+    #[test]
+    fn destroy_pool_frees_everything() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        for i in 0..100 {
+            fill_text(&mut src, i as u64);
+            b.put(key(pool, 1 + (i as u64 % 3), i), &src);
+        }
+        assert_eq!(b.gauges().pages_stored, 100);
+        b.destroy_pool(pool);
+        let g = b.gauges();
+        assert_eq!((g.pages_stored, g.compr_bytes, g.pools), (0, 0, 0));
+        // A put into a pool that no longer exists stores nothing.
+        b.put(key(pool, 1, 0), &src);
+        assert_eq!(b.gauges().pages_stored, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn shrink_gives_pages_back() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        for i in 0..300 {
+            fill_text(&mut src, i as u64);
+            b.put(key(pool, 1, i), &src);
+        }
+        let before = b.reclaimable_pages();
+        assert!(before > 0);
+        let freed = b.shrink(before);
+        assert_eq!(freed, before.saturating_sub(b.reclaimable_pages()));
+        assert!(freed > 0);
+        assert_eq!(b.counters.sum(Event::EvictedShrinker), 300);
+        Ok(())
+    }
+}

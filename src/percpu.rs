@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-CPU data: the compression buffers of the put path and the event
+//! counters.
+//!
+//! Rust in 7.3 has no per-CPU allocator binding, so both are arrays with one
+//! slot per possible CPU (`nr_cpu_ids`), allocated at module load and
+//! indexed with `raw_smp_processor_id()`.
+//!
+//! Context rule: a CPU's slot is only written by code running on that CPU
+//! with local interrupts disabled ([`LocalInterruptDisabled`] is the proof
+//! the methods ask for). Interrupts off means no preemption, no migration
+//! and no interrupt handler on this CPU, and zcache never uses these slots
+//! from an interrupt handler, so the slot is exclusively ours for as long
+//! as the token lives. `put_page` already runs with interrupts disabled
+//! (under the mapping's `i_pages` lock); the frontend may also call it from
+//! the get path, with interrupts enabled, hence the explicit token.
+
+use core::cell::UnsafeCell;
+
+use kernel::bindings;
+use kernel::interrupt::LocalInterruptDisabled;
+use kernel::prelude::*;
+use kernel::sync::atomic::{Atomic, Relaxed};
+
+use crate::lzo1x::{WorkMem, LZO1X_1_MEM_COMPRESS};
+
+/// Largest compressed page zcache keeps, in bytes: half a page. A page that
+/// does not compress to this size is rejected (`rejected_incompressible`).
+pub(crate) const MAX_COMPRESSED: usize = crate::zalloc::MAX_ALLOC_SIZE;
+
+/// Bytes of one CPU's compression buffer: the LZO working memory (rounded
+/// up to 8 bytes) followed by the output buffer of [`MAX_COMPRESSED`] bytes.
+const WORKMEM_BYTES: usize = (LZO1X_1_MEM_COMPRESS + 7) & !7;
+const STRIDE: usize = WORKMEM_BYTES + MAX_COMPRESSED;
+
+/// One CPU's compression buffer.
+#[repr(C, align(8))]
+struct CpuBuf(UnsafeCell<[u8; STRIDE]>);
+
+/// The current CPU's id, as an index. Stable while interrupts are disabled.
+fn this_cpu(_irq: &LocalInterruptDisabled) -> usize {
+    // SAFETY: Always safe to call; the value is stable while the caller
+    // holds `_irq`.
+    unsafe { bindings::raw_smp_processor_id() as usize }
+}
+
+/// The number of possible CPU ids.
+fn nr_cpus() -> usize {
+    kernel::cpu::nr_cpu_ids() as usize
+}
+
+/// Per-CPU compression buffers: LZO working memory plus an output buffer of
+/// [`MAX_COMPRESSED`] bytes per CPU (about 18 KiB per CPU, vmalloc'ed).
+///
+/// # Invariants
+///
+/// `bufs` has one slot per possible CPU id; a slot is accessed only by its
+/// CPU with interrupts disabled (see the module documentation).
+pub(crate) struct CompressBufs {
+    bufs: KVVec<CpuBuf>,
+}
+
+// SAFETY: The slots are only accessed as described in the invariant, which
+// needs no more than `&self`: no two contexts ever reach the same slot at
+// the same time.
+unsafe impl Sync for CompressBufs {}
+// SAFETY: The buffers hold plain bytes; which thread frees them is
+// irrelevant.
+unsafe impl Send for CompressBufs {}
+
+impl CompressBufs {
+    /// Allocates one buffer per possible CPU. May sleep.
+    pub(crate) fn new() -> Result<Self> {
+        let n = nr_cpus();
+        let mut bufs = KVVec::<CpuBuf>::with_capacity(n, GFP_KERNEL)?;
+        let spare = bufs.spare_capacity_mut();
+        for slot in spare.iter_mut().take(n) {
+            // SAFETY: `slot` is valid for writes of one `CpuBuf`; all-zero
+            // bytes are a valid `UnsafeCell<[u8; N]>`.
+            unsafe { slot.as_mut_ptr().write_bytes(0, 1) };
+        }
+        // SAFETY: The first `n` spare slots were just initialised.
+        unsafe { bufs.inc_len(n) };
+        Ok(Self { bufs })
+    }
+
+    /// Compresses `src` with LZO1X-1 into this CPU's buffer and runs `f` on
+    /// the result: `Some(compressed bytes)`, or `None` if `src` does not
+    /// compress to [`MAX_COMPRESSED`] bytes or less. Atomic context.
+    pub(crate) fn compress<R>(
+        &self,
+        irq: &LocalInterruptDisabled,
+        src: &[u8],
+        f: impl FnOnce(Option<&[u8]>) -> R,
+    ) -> R {
+        let Some(slot) = self.bufs.get(this_cpu(irq)) else {
+            return f(None);
+        };
+        // SAFETY: By the type invariant this CPU's slot is ours alone while
+        // `irq` lives, which outlasts the reference.
+        let buf = unsafe { &mut *slot.0.get() };
+        let (wrk, dst) = buf.split_at_mut(WORKMEM_BYTES);
+        let Some(wrk) = WorkMem::from_bytes_mut(wrk) else {
+            return f(None);
+        };
+        match crate::lzo1x::compress(src, dst, wrk) {
+            Ok(len) => f(dst.get(..len)),
+            Err(_) => f(None),
+        }
+    }
+}
+
+/// The event counters, one set per CPU, summed when read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub(crate) enum Event {
+    /// `put_page` calls.
+    Puts,
+    /// `get_page` calls.
+    Gets,
+    /// Gets served from zcache.
+    Hits,
+    /// Gets that found nothing (or could not decompress).
+    Misses,
+    /// Puts rejected because the page compressed to more than half a page.
+    RejectedIncompressible,
+    /// Entries evicted because a limit (global or pool memlimit) was hit.
+    EvictedLru,
+    /// Entries evicted by the shrinker under memory pressure.
+    EvictedShrinker,
+    /// Stored pages dropped by invalidate page, inode or fs.
+    Invalidates,
+    /// Puts that failed because a page, entry or index node could not be
+    /// allocated.
+    AllocFailures,
+    /// Gets whose data failed to decompress (reported, served as a miss).
+    DecompressErrors,
+    /// Puts declined because the page alone costs more than a memlimit
+    /// (e.g. a memlimit of 0).
+    RejectedLimit,
+}
+
+/// Number of [`Event`]s.
+pub(crate) const NR_EVENTS: usize = Event::RejectedLimit as usize + 1;
+
+/// Per-CPU event counters.
+///
+/// Each CPU updates its own counters with a relaxed load and store (no
+/// atomic read-modify-write: only the owning CPU, with interrupts disabled,
+/// writes a slot); readers sum all CPUs with relaxed loads.
+///
+/// # Invariants
+///
+/// `cpus` has one entry per possible CPU id.
+pub(crate) struct Counters {
+    cpus: KVec<[Atomic<u64>; NR_EVENTS]>,
+}
+
+impl Counters {
+    /// Allocates zeroed counters for every possible CPU. May sleep.
+    pub(crate) fn new() -> Result<Self> {
+        let n = nr_cpus();
+        let mut cpus = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            cpus.push([const { Atomic::new(0u64) }; NR_EVENTS], GFP_KERNEL)?;
+        }
+        Ok(Self { cpus })
+    }
+
+    /// Adds `n` to this CPU's counter of `ev`.
+    pub(crate) fn add(&self, irq: &LocalInterruptDisabled, ev: Event, n: u64) {
+        if let Some(c) = self
+            .cpus
+            .get(this_cpu(irq))
+            .and_then(|c| c.get(ev as usize))
+        {
+            // Only this CPU writes this slot, with interrupts disabled, so
+            // the load and store cannot race with another writer.
+            c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+        }
+    }
+
+    /// Adds one to this CPU's counter of `ev`.
+    pub(crate) fn inc(&self, irq: &LocalInterruptDisabled, ev: Event) {
+        self.add(irq, ev, 1);
+    }
+
+    /// The sum of `ev` over all CPUs. Any context.
+    pub(crate) fn sum(&self, ev: Event) -> u64 {
+        self.cpus
+            .iter()
+            .filter_map(|c| c.get(ev as usize))
+            .fold(0u64, |acc, c| acc.wrapping_add(c.load(Relaxed)))
+    }
+}

@@ -1,0 +1,263 @@
+# SPDX-License-Identifier: GPL-2.0
+# zcache.ko on real files: pages dropped from the page cache are stored
+# compressed, read back byte-identical (exclusive gets), zero pages are
+# marks, incompressible pages are rejected, the memlimit holds and evicts
+# LRU entries, the shrinker gives memory back, sysfs rejects bad input, and
+# rmmod frees everything.
+# Needs the data disk: scripts/vm-run.sh --disk 512M:$(scripts/make-corpus.sh 64) zcache
+. /zc/lib.sh
+
+Z=/sys/kernel/mm/zcache
+z() { cat "$Z/$1"; }
+# Page cache only: "echo 3" (lib.sh's drop_caches) also runs the shrinkers,
+# which would empty zcache right after filling it.
+drop_pc() { sync; echo 1 >/proc/sys/vm/drop_caches; }
+# cache_files FILE...: read FILEs, then evict them into zcache.
+cache_files() {
+	drop_pc
+	cat "$@" >/dev/null
+	drop_pc
+}
+memfree_kb() { awk '/^MemFree:/ {print $2}' /proc/meminfo; }
+stats() {
+	info "puts $(z puts) gets $(z gets) hits $(z hits) misses $(z misses) stored $(z pages_stored) zero $(z zero_pages) rejected $(z rejected_incompressible) orig $(z orig_data_size) compr $(z compr_data_size) mem_used $(z mem_used_total) memlimit $(z memlimit) evicted_lru $(z evicted_lru) evicted_shrinker $(z evicted_shrinker) invalidates $(z invalidates) alloc_failures $(z alloc_failures)"
+}
+
+# Another cleancache backend would make registration fail with EBUSY.
+rmmod ccbackend 2>/dev/null
+mount_data
+check "corpus verifies before zcache" verify_data
+drop_caches
+
+# Debug kernels: forget what kmemleak found before this script.
+KMEMLEAK=""
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	KMEMLEAK=/sys/kernel/debug/kmemleak
+	echo scan >"$KMEMLEAK"
+	echo clear >"$KMEMLEAK"
+fi
+
+# --- load -------------------------------------------------------------------
+check "insmod ccbackend (another backend)" load ccbackend
+check "insmod zcache fails while another backend is registered" sh -c "! insmod $ZC_MOD/zcache.ko 2>/dev/null"
+check "a failed load leaves no sysfs directory" test ! -e "$Z"
+check "rmmod ccbackend" rmmod ccbackend
+mark_dmesg
+check "insmod zcache (memlimit 256M)" load zcache memlimit=256M
+check "init message" sh -c "dmesg | grep -q 'zcache: loaded: memlimit 268435456 bytes'"
+check_kunit zcache_param
+check_kunit zcache_backend
+check "sysfs directory /sys/kernel/mm/zcache" test -d "$Z"
+check_eq "memlimit from the module parameter" 268435456 "$(z memlimit)"
+check "a pool for the mounted ext4 (pools/0)" test -d "$Z/pools/0"
+check_eq "one pool" 1 "$(z pool_count)"
+for f in orig_data_size compr_data_size mem_used_total pages_stored zero_pages puts gets hits misses rejected_incompressible evicted_lru evicted_shrinker invalidates alloc_failures; do
+	check_eq "$f is mode 0444" 444 "$(stat -c %a "$Z/$f")"
+done
+check_eq "memlimit is mode 0644" 644 "$(stat -c %a "$Z/memlimit")"
+check_eq "pools/0/memlimit is mode 0644" 644 "$(stat -c %a "$Z/pools/0/memlimit")"
+check "stats readable by an unprivileged user" su nobody -s /bin/sh -c "cat $Z/puts $Z/pools/0/pages_stored >/dev/null"
+check "memlimit not writable by an unprivileged user" su nobody -s /bin/sh -c "! echo 1M 2>/dev/null >$Z/memlimit"
+
+# --- put / get round trip ---------------------------------------------------
+puts0=$(z puts)
+cache_files "$ZC_DATA"/files/*
+stored=$(z pages_stored)
+stats
+check_gt "drop_caches put pages into zcache" "$(z puts)" "$puts0"
+check_gt "zcache stores them" "$stored" 1000
+check_gt "they are compressed (orig_data_size > compr_data_size)" "$(z orig_data_size)" "$(z compr_data_size)"
+check_gt "mem_used_total counts the allocator's pages" "$(z mem_used_total)" 0
+check_gt "memory used is below the data stored" "$(z orig_data_size)" "$(z mem_used_total)"
+hits0=$(z hits)
+check "re-read: every corpus file matches its checksum" verify_data
+stats
+check_gt "re-read was served from zcache (hits rose)" "$(z hits)" "$hits0"
+# ext4 reads large folios, which the frontend fills only if every page of
+# the folio is found: a folio with one incompressible page misses as a
+# whole, so only part of what is stored can be served (about half here).
+check_gt "a large part of what was stored was served" "$(($(z hits) - hits0))" $((stored / 3))
+check_gt "gets are exclusive (pages_stored fell)" "$stored" "$(z pages_stored)"
+check_eq "no decompression errors" 0 "$(z decompress_errors)"
+
+# --- zero pages ---------------------------------------------------------------
+dd if=/dev/zero of="$ZC_DATA/zero" bs=4k count=256 2>/dev/null
+sync
+zp0=$(z zero_pages)
+cache_files "$ZC_DATA/zero"
+zp1=$(z zero_pages)
+info "zero_pages $zp0 -> $zp1"
+check "a 256-page zero file is stored as zero pages" test "$zp1" -ge $((zp0 + 256))
+check "zero file reads back as zeros" cmp -s -n 1048576 "$ZC_DATA/zero" /dev/zero
+
+# --- incompressible pages -----------------------------------------------------
+dd if=/dev/urandom of="$ZC_DATA/random" bs=4k count=256 2>/dev/null
+sync
+rsum=$(md5sum <"$ZC_DATA/random")
+rej0=$(z rejected_incompressible)
+st0=$(z pages_stored)
+cache_files "$ZC_DATA/random"
+rej1=$(z rejected_incompressible)
+info "rejected_incompressible $rej0 -> $rej1"
+check "random pages are rejected as incompressible" test "$rej1" -ge $((rej0 + 256))
+check_eq "random file reads back intact" "$rsum" "$(md5sum <"$ZC_DATA/random")"
+
+# --- sysfs input ----------------------------------------------------------------
+check "memlimit takes a K/M/G suffix" sh -c "echo 64M >$Z/memlimit"
+check_eq "memlimit 64M is 67108864 bytes" 67108864 "$(z memlimit)"
+for bad in abc -1 12abc 1.5G 0x100 99999999999999999999999 16777216T ""; do
+	check "memlimit rejects '$bad'" sh -c "! echo '$bad' >$Z/memlimit" 2>/dev/null
+	check_eq "memlimit unchanged after '$bad'" 67108864 "$(z memlimit)"
+done
+check "pools/0/memlimit rejects garbage" sh -c "! echo 1x >$Z/pools/0/memlimit" 2>/dev/null
+
+# --- memlimit: the cache stays within it and evicts LRU entries -------------------
+cache_files "$ZC_DATA"/files/*
+check "memlimit 4M accepted" sh -c "echo 4M >$Z/memlimit"
+check "lowering memlimit evicted down to it" test "$(z mem_used_total)" -le 4194304
+ev0=$(z evicted_lru)
+cache_files "$ZC_DATA"/files/*
+stats
+check "mem_used_total <= memlimit after the puts" test "$(z mem_used_total)" -le "$(z memlimit)"
+check_gt "puts beyond the limit evicted LRU entries" "$(z evicted_lru)" "$ev0"
+check "data still verifies with eviction" verify_data
+# LRU order: a small file put before most of the corpus (whose compressed
+# size is well above the 4 MiB limit) is evicted entirely, while the pages
+# put last are kept. Random eviction would keep part of the small file.
+# (Separate drop_caches calls: one call puts inodes in sb list order.)
+seq 1 40000 >"$ZC_DATA/lru-old"
+sync
+cache_files "$ZC_DATA/lru-old"
+check_gt "the small file is stored" "$(cat $Z/pools/0/pages_stored)" 0
+newest=$(ls "$ZC_DATA"/files/* | tail -n 20)
+cache_files $(ls "$ZC_DATA"/files/* | head -n -20)
+cache_files $newest
+h0=$(z hits)
+cat "$ZC_DATA/lru-old" >/dev/null
+hold=$(($(z hits) - h0))
+h0=$(z hits)
+cat $newest >/dev/null
+hnew=$(($(z hits) - h0))
+info "LRU: hits on the file put first $hold, on the 20 files put last $hnew"
+check_eq "LRU: the entries put first were evicted" 0 "$hold"
+check_gt "LRU: the entries put last were kept" "$hnew" 0
+rm -f "$ZC_DATA/lru-old"
+
+# --- per-pool memlimit ------------------------------------------------------------
+echo 256M >"$Z/memlimit"
+check "pools/0/memlimit 2M accepted" sh -c "echo 2M >$Z/pools/0/memlimit"
+check_eq "pools/0/memlimit reads back" 2097152 "$(cat $Z/pools/0/memlimit)"
+cache_files "$ZC_DATA"/files/*
+check "pool charged bytes within its memlimit" test "$(cat $Z/pools/0/charged_bytes)" -le 2097152
+check_gt "pool evicted entries" "$(cat $Z/pools/0/evicted)" 0
+check "pools/0/memlimit 0 accepted" sh -c "echo 0 >$Z/pools/0/memlimit"
+check_eq "a pool memlimit of 0 empties the pool" 0 "$(cat $Z/pools/0/pages_stored)"
+rl0=$(z rejected_limit)
+cache_files $(ls "$ZC_DATA"/files/* | head -n 5)
+check_eq "a pool memlimit of 0 stores nothing" 0 "$(cat $Z/pools/0/pages_stored)"
+check_gt "puts over the limit are counted in rejected_limit" "$(z rejected_limit)" "$rl0"
+echo 256M >"$Z/pools/0/memlimit"
+
+# --- shrinker ---------------------------------------------------------------------
+cache_files "$ZC_DATA"/files/*
+used=$(z mem_used_total)
+es0=$(z evicted_shrinker)
+echo 2 >/proc/sys/vm/drop_caches
+info "shrinker: mem_used_total $used -> $(z mem_used_total), evicted_shrinker $es0 -> $(z evicted_shrinker)"
+check_gt "the shrinker evicted entries" "$(z evicted_shrinker)" "$es0"
+check_gt "the shrinker gave memory back" "$used" "$(z mem_used_total)"
+check "data verifies after shrinking" verify_data
+
+# --- memory pressure: a process allocating memory is not OOM-killed --------------
+# zcache holds tens of MiB of a compressible file; a process then asks for more
+# than MemAvailable (which does not count zcache): only the shrinker giving
+# zcache's pages back lets it get its memory.
+seq 1 5000000 >"$ZC_DATA/big"
+sync
+cache_files "$ZC_DATA/big"
+echo 1 >/proc/sys/vm/drop_caches
+held=$(z mem_used_total)
+avail=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
+es0=$(z evicted_shrinker)
+want=$((avail + held / 1048576 * 3 / 4))
+info "pressure: zcache holds $((held / 1048576)) MiB, MemAvailable $avail MiB, allocating $want MiB"
+check_gt "zcache holds over 12 MiB before the pressure" "$held" $((12 << 20))
+check "a process allocating MemAvailable + 3/4 of zcache gets it all" sh -c "zc_memhog $want | grep -q '^ok'"
+info "pressure: mem_used_total $held -> $(z mem_used_total), evicted_shrinker $es0 -> $(z evicted_shrinker)"
+check_gt "the shrinker evicted entries under pressure" "$(z evicted_shrinker)" "$es0"
+check "no OOM kill" sh -c "! dmesg | grep -q 'Out of memory'"
+rm -f "$ZC_DATA/big"
+sync
+
+# --- concurrency: puts, gets, limit changes and the shrinker at once ---------------
+echo 64M >"$Z/memlimit"
+(
+	for i in 1 2 3; do
+		cat "$ZC_DATA"/files/* >/dev/null
+		drop_pc
+	done
+) &
+r1=$!
+(
+	for i in 1 2 3; do
+		ls "$ZC_DATA"/files/* | tail -n 30 | xargs cat >/dev/null
+		echo 1 >/proc/sys/vm/drop_caches
+	done
+) &
+r2=$!
+for i in 1 2 3 4 5 6; do
+	echo 1M >"$Z/memlimit"
+	echo 2 >/proc/sys/vm/drop_caches
+	echo 64M >"$Z/memlimit"
+	echo 512K >"$Z/pools/0/memlimit"
+	echo 64M >"$Z/pools/0/memlimit"
+	sleep 1
+done
+wait $r1 $r2
+stats
+check "concurrent readers, limit changes and shrinking: data verifies" verify_data
+check "mem_used_total <= memlimit after the storm" test "$(z mem_used_total)" -le "$(z memlimit)"
+echo 256M >"$Z/memlimit"
+
+# --- invalidation: a rewritten file never reads stale data -------------------------
+src=$(ls "$ZC_DATA"/files/* | head -n 1)
+dd if="$src" of="$ZC_DATA/inv" bs=4k count=64 2>/dev/null
+sync
+cache_files "$ZC_DATA/inv"
+inv0=$(z invalidates)
+dd if=/dev/urandom of="$ZC_DATA/inv" bs=4k count=64 conv=notrunc 2>/dev/null
+sync
+want=$(md5sum <"$ZC_DATA/inv")
+drop_pc
+check_eq "rewritten file reads back current data" "$want" "$(md5sum <"$ZC_DATA/inv")"
+rm -f "$ZC_DATA/inv"
+sync
+check_gt "invalidates counted" "$(z invalidates)" "$inv0"
+
+# --- rmmod frees everything ----------------------------------------------------------
+cache_files "$ZC_DATA"/files/*
+stats
+used=$(z mem_used_total)
+check_gt "zcache holds memory before rmmod" "$used" 4194304
+drop_pc
+m0=$(memfree_kb)
+mark_dmesg
+check "rmmod zcache while mounted" rmmod zcache
+m1=$(memfree_kb)
+info "MemFree ${m0} kB -> ${m1} kB after rmmod (zcache held $((used / 1024)) kB)"
+check "rmmod gave back at least 90% of mem_used_total" test $((m1 - m0)) -ge $((used / 1024 * 9 / 10))
+check "sysfs directory removed" test ! -e "$Z"
+check "exit message" sh -c "dmesg | grep -q 'zcache: unloaded'"
+check "corpus verifies after rmmod" verify_data
+# Debug kernels: kmemleak finds nothing new since before zcache was loaded.
+if [ -n "$KMEMLEAK" ]; then
+	echo scan >"$KMEMLEAK"
+	sleep 1
+	echo scan >"$KMEMLEAK"
+	leaks=$(grep -c unreferenced "$KMEMLEAK")
+	[ "$leaks" = 0 ] || head -n 40 "$KMEMLEAK"
+	check_eq "kmemleak: no object leaked while zcache was loaded" 0 "$leaks"
+fi
+rm -f "$ZC_DATA/zero" "$ZC_DATA/random"
+check "umount at the end" umount_data
+check_kernel_clean
