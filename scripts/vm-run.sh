@@ -146,7 +146,7 @@ timeout -k 5 "$timeout" "${qemu_base[@]}" "${accel_args[@]}" -cpu "$cpu" -smp "$
 	${drives[@]+"${drives[@]}"} -append "$cmdline" </dev/null >"$log" 2>&1 &
 qpid=$!
 if [ -z "$quiet" ]; then
-	tail -n +1 -f --pid=$qpid "$log" 2>/dev/null | grep --line-buffered -E '^(ZC-(PASS|FAIL|INFO|SCRIPT))' &
+	tail -n +1 -F --pid=$qpid "$log" 2>/dev/null | grep --line-buffered -E '^(ZC-(PASS|FAIL|INFO|SCRIPT))' &
 	tpid=$!
 fi
 wait $qpid

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The report of scripts/demo.sh, from the console log of the main boot
+# ("ZC-INFO demo: R ..." lines of tests/vm/demo.sh).
+#
+# usage: tools/demo-report.sh LOG HOST_LZO CALIB_LZO FACTOR MODEL SIZING DISK
+#   DISK: "iops=N bps=N m_iops=N m_bps=N" (scaled and nominal disk model)
+set -euo pipefail
+log=$1 host_lzo=$2 calib_lzo=$3 factor=$4 model=$5 sizing=$6 disk=${7:-}
+
+tr -d '\r' <"$log" | sed -n 's/^ZC-INFO demo: R //p' | awk -v host_lzo="$host_lzo" -v calib_lzo="$calib_lzo" \
+	-v factor="$factor" -v model="$model" -v sizing="$sizing" -v disk="$disk" \
+	-v fails="$(grep -c '^ZC-FAIL' "$log" || true)" -v done="$(grep -c '^ZC-DONE' "$log" || true)" '
+function kvs(line, arr,    n, w, i, a) {
+	delete arr
+	n = split(line, w, " ")
+	for (i = 1; i <= n; i++) if (split(w[i], a, "=") == 2) arr[a[1]] = a[2]
+}
+function mean2(a, b) { return (a + b) / 2 }
+function ratio(a, b) { return b > 0 ? a / b : 0 }
+function mark(x, t) { return x >= t ? "met" : "NOT met" }
+$1 == "pass" {
+	kvs($0, v)
+	key = v["phase"] "/" v["name"]
+	names[++np] = key
+	for (k in v) P[key, k] = v[k]
+	next
+}
+$1 == "lzo" { kvs($0, v); lzo[v["when"]] = v["decompress_MBps"]; next }
+$1 == "sysfs" { sysfs = $0; sub(/^sysfs /, "", sysfs); next }
+$1 == "pool0" { pool0 = $0; sub(/^pool0 /, "", pool0); next }
+$1 == "mem" { kvs($0, v); if (v["when"] == "zc") { zc_memlimit = v["memlimit"]; pools = v["pools"] } next }
+END {
+	kvs(sizing, S)
+	kvs(host_lzo, H)
+	kvs(calib_lzo, C)
+	print ""
+	print "=== passes (MB/s: bytes read / time in read calls; verification not timed) ==="
+	printf "%-6s %-8s %-4s %9s %10s %9s %9s %8s %7s %s\n", "phase", "pass", "ws", "MB/s", "disk MiB", "zc gets", "zc hits", "hit rate", "memory", "data"
+	for (i = 1; i <= np; i++) {
+		k = names[i]
+		gets = P[k, "gets"]; hits = P[k, "hits"]
+		mem = 1 - ratio(P[k, "disk_kb"] * 1024, P[k, "bytes"])
+		if (mem < 0) mem = 0
+		printf "%-6s %-8s %-4s %9.2f %10.1f %9d %9d %7.1f%% %6.1f%% %s\n", P[k, "phase"], P[k, "name"], P[k, "ws"],
+			P[k, "MBps"], P[k, "disk_kb"] / 1024, gets, hits, 100 * ratio(hits, gets), 100 * mem,
+			(P[k, "bad"] == 0 && P[k, "bytes"] > 0) ? "ok" : "MISMATCH"
+	}
+	print "  (hit rate: zcache hits / gets, i.e. of the page-cache misses; memory: share of the"
+	print "   bytes read that did not come from the disk; data: MD5 of every file (seq) or"
+	print "   hash of every 4 KiB block (rand) against the source files)"
+
+	seq0 = mean2(P["nozc/seq1", "MBps"], P["nozc/seq2", "MBps"]); seq1 = mean2(P["zc/seq1", "MBps"], P["zc/seq2", "MBps"])
+	rnd0 = mean2(P["nozc/rand1", "MBps"], P["nozc/rand2", "MBps"]); rnd1 = mean2(P["zc/rand1", "MBps"], P["zc/rand2", "MBps"])
+	big0 = mean2(P["nozc/big1", "MBps"], P["nozc/big2", "MBps"]); big1 = mean2(P["zc/big1", "MBps"], P["zc/big2", "MBps"])
+	br0 = P["nozc/bigrand", "MBps"]; br1 = P["zc/bigrand", "MBps"]
+	hr_seq = ratio(P["zc/seq1", "hits"] + P["zc/seq2", "hits"], P["zc/seq1", "gets"] + P["zc/seq2", "gets"])
+	hr_rnd = ratio(P["zc/rand1", "hits"] + P["zc/rand2", "hits"], P["zc/rand1", "gets"] + P["zc/rand2", "gets"])
+	hr_big = ratio(P["zc/big1", "hits"] + P["zc/big2", "hits"], P["zc/big1", "gets"] + P["zc/big2", "gets"])
+
+	# zcache state after the WS1 random passes (the steady state of WS1).
+	k = "zc/rand2"
+	stored = P[k, "stored"]; orig = P[k, "orig"]; compr = P[k, "compr"]; used = P[k, "mem_used"]
+	kvs(pool0, Q)
+	kvs(sysfs, Z)
+	print ""
+	print "=== zcache (sysfs after the WS1 random passes) ==="
+	printf "pages stored %d (zero pages %d), orig_data_size %.1f MiB, compr_data_size %.1f MiB, mem_used_total %.1f MiB (memlimit %.1f MiB)\n",
+		stored, P[k, "zero"], orig / 1048576, compr / 1048576, used / 1048576, zc_memlimit / 1048576
+	printf "compression ratio: %.2f (orig/compr), %.2f including the allocator (orig/mem_used_total); host scan of WS1: %.0f%% of pages kept, %.2f\n",
+		ratio(orig, compr), ratio(orig, used), S["ws1_k"] * 100, S["ws1_r"]
+	ovh = ratio(used - compr, stored)
+	printf "overhead per stored page: %.1f bytes (mem_used_total - compr_data_size) / pages_stored; at the end of the run %.1f bytes (%d pages)\n",
+		ovh, ratio(Z["mem_used_total"] - Z["compr_data_size"], Z["pages_stored"]), Z["pages_stored"]
+	if (Q["charged_bytes"] != "")
+		printf "                          %.1f bytes charged per page beyond the payload (pools/0 charged_bytes; includes the entry struct)\n", ratio(Q["charged_bytes"] - Q["compr_data_size"], Q["pages_stored"])
+	printf "evictions over the with-zcache phase: %d by the shrinker (memory pressure), %d LRU (memlimit); rejected as incompressible: %d; alloc failures: %d\n",
+		Z["evicted_shrinker"], Z["evicted_lru"], Z["rejected_incompressible"], Z["alloc_failures"]
+	print ""
+	print "sysfs at the end: " sysfs
+	print "pools/0 at the end: " pool0
+
+	print ""
+	print "=== TCG factor ==="
+	printf "host %.0f MB/s; VM: calibration boot %.0f, main boot start %.0f, end %.0f MB/s -> F %.2f used (%.2f at start, %.2f at end of the main boot)\n",
+		H["decompress_MBps"], C["decompress_MBps"], lzo["start"], lzo["end"], factor,
+		ratio(H["decompress_MBps"], lzo["start"]), ratio(H["decompress_MBps"], lzo["end"])
+
+	print ""
+	print "=== summary (disk model: " model ", scaled by F = " factor "; targets are benchmarks) ==="
+	printf "%-40s %12s %12s %9s %9s %s\n", "re-read throughput (MB/s)", "without", "with zcache", "ratio", "target", ""
+	printf "%-40s %12.2f %12.2f %8.2fx %8s %s\n", "WS1 sequential (" int(S["ws1_bytes"] / 1048576) " MiB)", seq0, seq1, ratio(seq1, seq0), ">= 3x", mark(ratio(seq1, seq0), 3)
+	printf "%-40s %12.2f %12.2f %8.2fx %8s %s\n", "WS1 random 4 KiB", rnd0, rnd1, ratio(rnd1, rnd0), ">= 4x", mark(ratio(rnd1, rnd0), 4)
+	printf "%-40s %12.2f %12.2f %8.2fx %8s\n", "WS2 sequential (" int(S["ws2_bytes"] / 1048576) " MiB, 2x RAM)", big0, big1, ratio(big1, big0), "-"
+	printf "%-40s %12.2f %12.2f %8.2fx %8s\n", "WS2 random 4 KiB (sample)", br0, br1, ratio(br1, br0), "-"
+	printf "%-40s %12s %11.1f%% %9s\n", "zcache hit rate WS1 seq / rand", "", 100 * hr_seq, sprintf("%.1f%%", 100 * hr_rnd)
+	printf "%-40s %12s %11.1f%%\n", "zcache hit rate WS2 seq", "", 100 * hr_big
+	printf "%-40s %12s %12.2f\n", "compression ratio (orig/compr)", "", ratio(orig, compr)
+	printf "%-40s %12s %12.1f\n", "zcache memory used (MiB)", "", used / 1048576
+	printf "%-40s %12s %12.1f %9s %9s %s\n", "overhead/stored page, mem_used-compr (B)", "", ovh, "", "<= 32", stored == 0 ? "n/a (nothing stored)" : ovh <= 32 ? "met" : "NOT met"
+	if (Q["charged_bytes"] != "") {
+		chg = ratio(Q["charged_bytes"] - Q["compr_data_size"], Q["pages_stored"])
+		printf "%-40s %12s %12.1f %9s %9s %s\n", "per-entry metadata charged (B, at end)", "", chg, "", "<= 32", chg <= 32 ? "met" : "NOT met"
+	}
+	printf "%-40s %s\n", "reference: original zcache (2010)", "2.5x sequential, 3x random (iozone, 4 CPUs, 1 GiB)"
+	bad = 0
+	for (i = 1; i <= np; i++) if (P[names[i], "bad"] != 0 || P[names[i], "bytes"] == 0) bad++
+	printf "%-40s %s\n", "data integrity", np == 0 ? "no pass ran" : bad ? bad " pass(es) FAILED" : "every pass verified (" np " passes)"
+	kvs(disk, D)
+	if (P["nozc/seq1", "bytes"] > 0 && P["nozc/seq1", "disk_kb"] * 1024 < P["nozc/seq1", "bytes"] / 2)
+		print "NOTE: without zcache, WS1 was mostly served by the page cache: the working set is too small for this VM."
+	if (D["bps"] > 0 && seq0 > 0 && seq0 * 1e6 < 0.7 * D["bps"])
+		printf "NOTE: without zcache the sequential passes ran at %.0f MB/s, below the disk model'"'"'s %.0f MB/s: they are\n      CPU-bound in the VM (TCG slows the guest'"'"'s block I/O path more than F), so zcache cannot speed them up here.\n", seq0, D["bps"] / 1e6
+	if (H["decompress_ns_per_page"] > 0) {
+		hc = H["decompress_ns_per_page"] + H["pcread_ns_per_page"] + 4096 / H["compress_MBps"] * 1000
+		printf "Bounds on the claimed machine (this host'"'"'s CPU, nominal disk) if every page-cache miss were a zcache hit\n"
+		printf "that also puts the page it evicts (decompress + page-cache read + compress = %.1f us per page):\n", hc / 1000
+		split("cloud 3000 125000000 sata-ssd 10000 520000000", M, " ")
+		for (j = 1; j <= 6; j += 3)
+			printf "  %-9s sequential <= %4.1fx (disk %5.1f us per page at %3.0f MB/s), random <= %4.1fx (%3.0f us per read)%s\n",
+				M[j], 4096 / M[j + 2] * 1e9 / hc, 4096 / M[j + 2] * 1e6, M[j + 2] / 1e6,
+				1e9 / M[j + 1] / hc, 1e6 / M[j + 1], M[j] == model ? "  <- this run" : ""
+	}
+	if (pools == "" || pools == 0)
+		print "NOTE: zcache did not register a pool in this run: the with-zcache passes ran without it."
+	else if (hr_seq + hr_rnd == 0)
+		print "NOTE: zcache is loaded but got no hits."
+	if (!done) print "NOTE: the VM did not finish (see the log)."
+	if (fails) print "NOTE: " fails " check(s) failed (ZC-FAIL lines in the log)."
+}'
+echo "console log: $log"
