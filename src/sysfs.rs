@@ -382,13 +382,35 @@ unsafe extern "C" fn store(
     let Some(b) = backend() else {
         return ENODEV.to_errno() as isize;
     };
-    // SAFETY: sysfs passes `count` bytes.
-    match parse_size(unsafe { input(buf, count) }) {
-        Ok(limit) => {
+    // SAFETY: sysfs passes `count` bytes at `buf`.
+    unsafe {
+        store_memlimit(buf, count, |limit| {
             b.set_memlimit(limit);
-            count as isize
-        }
-        Err(_) => EINVAL.to_errno() as isize,
+            Ok(())
+        })
+    }
+}
+
+/// The common part of the `memlimit` stores: parses the `count` bytes at
+/// `buf` as a size ([`parse_size`]) and hands it to `set`. Returns what a
+/// sysfs `store` returns: `count`, `-EINVAL` for a value that does not
+/// parse (nothing is changed), or `set`'s error.
+///
+/// # Safety
+///
+/// `buf` must be valid for reads of `count` bytes.
+unsafe fn store_memlimit(
+    buf: *const c_char,
+    count: usize,
+    set: impl FnOnce(u64) -> Result,
+) -> isize {
+    // SAFETY: By the function's safety requirement.
+    let Ok(limit) = parse_size(unsafe { input(buf, count) }) else {
+        return EINVAL.to_errno() as isize;
+    };
+    match set(limit) {
+        Ok(()) => count as isize,
+        Err(e) => e.to_errno() as isize,
     }
 }
 
@@ -466,12 +488,6 @@ unsafe extern "C" fn pool_store(
     let Some(pool) = (unsafe { pool_of(kobj) }) else {
         return ENOENT.to_errno() as isize;
     };
-    // SAFETY: sysfs passes `count` bytes.
-    let Ok(limit) = parse_size(unsafe { input(buf, count) }) else {
-        return EINVAL.to_errno() as isize;
-    };
-    match b.set_pool_memlimit(pool, limit) {
-        Ok(()) => count as isize,
-        Err(e) => e.to_errno() as isize,
-    }
+    // SAFETY: sysfs passes `count` bytes at `buf`.
+    unsafe { store_memlimit(buf, count, |limit| b.set_pool_memlimit(pool, limit)) }
 }
