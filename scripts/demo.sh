@@ -22,6 +22,7 @@
 # (tests/vm/demo.sh); the report (tools/demo-report.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-model.sh"
 cd "$ZC_ROOT"
 
 model=cloud mem=256M
@@ -33,18 +34,8 @@ while [ $# -gt 0 ]; do
 	*) zc_die "unknown argument '$1' (see --help)";;
 	esac
 done
-# Nominal disk models: 4 KiB random reads per second at queue depth 1 (the
-# inverse of the per-read latency) and sequential bandwidth in bytes/s. The
-# default is the small cloud VM's disk, where a page-cache compressor
-# matters; against a local SATA SSD, a sequential re-read cannot gain from
-# LZO1X-1 at this CPU's speed (the report prints the bounds for both).
-case "$model" in
-sata-ssd|ssd) m_iops=10000 m_bps=520000000
-	m_desc="SATA SSD: 4 KiB random read 100 us at QD1 (10000 IOPS), 520 MB/s sequential";;
-cloud) m_iops=3000 m_bps=125000000
-	m_desc="cloud block volume (gp3 baseline): 3000 IOPS (333 us per 4 KiB read at QD1), 125 MB/s";;
-*) zc_die "unknown disk model '$model' (sata-ssd, cloud)";;
-esac
+# The disk model (scripts/lib-model.sh, shared with scripts/bench.sh).
+zc_disk_model "$model"
 
 t_start=$SECONDS
 scripts/setup.sh
@@ -61,8 +52,7 @@ mkdir -p "$demo" tools/bin
 # zc_lzobench: static, for the host and (copied from tools/bin by vm-run.sh)
 # the guest. zc_reread is built for the guest by vm-run.sh; a host copy makes
 # the reference block hashes.
-gcc -static -O2 -Wall -Werror -o tools/bin/zc_lzobench tools/zc_lzobench.c \
-	/usr/lib/x86_64-linux-gnu/liblzo2.a || zc_die "cannot build tools/zc_lzobench (liblzo2-dev?)"
+zc_lzobench_build
 gcc -O2 -Wall -Werror -o "$demo/zc_reread" tests/vm/progs/zc_reread.c
 
 # --- the working set ----------------------------------------------------------------
@@ -73,10 +63,7 @@ corpus=$(tools/make-demo-corpus.sh "$corpus_mib")
 if [ ! -f "$corpus/blocks.bin" ]; then
 	(cd "$corpus" && "$demo/zc_reread" blocks MD5SUMS blocks.bin.tmp >/dev/null && mv blocks.bin.tmp blocks.bin)
 fi
-if [ ! -f "$corpus/sample.bin" ]; then
-	tools/bin/zc_lzobench sample "$corpus" "$corpus_mib" 4096 "$corpus/sample.bin.tmp" >/dev/null
-	mv "$corpus/sample.bin.tmp" "$corpus/sample.bin"
-fi
+zc_sample_pages "$corpus" "$corpus_mib"
 scan="$corpus/scan.txt"
 [ -f "$scan" ] || { tools/bin/zc_lzobench scan -f "$corpus" >"$scan.tmp" && mv "$scan.tmp" "$scan"; }
 # Binaries and libraries, for comparison (the harness's corpus, not re-read).
@@ -102,8 +89,7 @@ ready_to_boot() {
 	zc_die "no built kernel after 15 minutes"
 }
 
-# kv KEY LINE: the value of "KEY=value" in LINE.
-kv() { echo "$2" | tr -d '\r' | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+kv() { zc_kv "$@"; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
 # files_for BYTES: how many files of the corpus (in order) make BYTES of pages.
 files_for() {
@@ -141,14 +127,11 @@ cap0=$(rline "cap when=nozc")
 cap1=$(rline "cap when=zc")
 [ -n "$guest_lzo" ] && [ -n "$cap0" ] || zc_die "calibration boot gave no figures: see $calog"
 
-# The factor: CPU time of a zcache hit's work, LZO1X-1 decompression of a page
-# plus the kernel's page-cache read path (4 KiB pread of a cached page), in
-# the guest over the host.
-read -r factor f_lzo f_pc < <(awk -v hd="$(kv decompress_ns_per_page "$host_lzo")" -v hp="$(kv pcread_ns_per_page "$host_lzo")" \
-	-v gd="$(kv decompress_ns_per_page "$guest_lzo")" -v gp="$(kv pcread_ns_per_page "$guest_lzo")" \
-	'BEGIN { printf "%.2f %.2f %.2f\n", (gd + gp) / (hd + hp), gd / hd, gp / hp }')
-iops=$(awk -v n="$m_iops" -v f="$factor" 'BEGIN { printf "%d", n / f }')
-bps=$(awk -v n="$m_bps" -v f="$factor" 'BEGIN { printf "%d", n / f }')
+# The factor (scripts/lib-model.sh): CPU time of a zcache hit's work in the
+# guest over the host.
+read -r factor f_lzo f_pc < <(zc_factor "$host_lzo" "$guest_lzo") || zc_die "no LZO figures to compute the TCG factor from"
+iops=$(zc_scale "$m_iops" "$factor")
+bps=$(zc_scale "$m_bps" "$factor")
 
 # --- sizing ------------------------------------------------------------------------------
 # Measured: the page cache alone holds pc bytes of the corpus; with zcache,

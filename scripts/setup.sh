@@ -13,6 +13,13 @@
 #  - linux-source-7.3 comes from trixie-backports through a private apt
 #    state directory under the cache: it is downloaded, never installed, and
 #    trixie never appears in the system's sources.
+#
+# usage: scripts/setup.sh [--bench]
+#   --bench  also what scripts/bench.sh needs (not the test command): iozone3
+#            from Debian's non-free component (added as its own source file,
+#            /etc/apt/sources.list.d/zcache-non-free.sources: only iozone3 is
+#            installed from it), gnuplot-nox for the plots, and a static fio
+#            built from Debian's fio source package (see build_fio).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -159,7 +166,93 @@ check_versions() {
 	[ $bad = 0 ] || zc_die "toolchain check failed (see above); run scripts/setup.sh as root"
 }
 
+# --- the benchmarks (scripts/bench.sh) -------------------------------------------
+BENCH_PKGS=(iozone3 gnuplot-nox)
+ZC_FIO_VERSION=3.33
+ZC_FIO="$ZC_CACHE/bench/fio-$ZC_FIO_VERSION-static/fio"
+
+install_bench_apt() {
+	local miss
+	mapfile -t miss < <(missing_pkgs "${BENCH_PKGS[@]}")
+	[ ${#miss[@]} -gt 0 ] || return 0
+	need_root
+	local src=/etc/apt/sources.list.d/zcache-non-free.sources
+	if [ ! -f "$src" ] && ! apt-cache policy iozone3 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+		zc_log "adding Debian's non-free component ($src) for iozone3"
+		cat >"$src" <<SRC
+Types: deb
+URIs: $(debian_mirror)
+Suites: bookworm
+Components: non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+		apt_updated=
+	fi
+	apt_update_once
+	zc_log "installing: ${miss[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${miss[@]}" \
+		>"$ZC_CACHE/apt-install.log" 2>&1 ||
+		{ tail -n 20 "$ZC_CACHE/apt-install.log" >&2; zc_die "apt-get install ${miss[*]} failed (log: $ZC_CACHE/apt-install.log)"; }
+}
+
+# A static fio for the guest: Debian's fio binary links the ceph, gluster,
+# RDMA and pmem libraries (80 MB with its ldd closure), too much for the
+# initramfs of a 256 MiB VM. The same version's source package (bookworm's,
+# through a private apt state with a deb-src entry, as for linux-source) is
+# built once with those engines and SysV shm (not in the test kernel) off;
+# psync is all the benchmark uses.
+build_fio() {
+	[ -x "$ZC_FIO" ] && return
+	local papt="$ZC_CACHE/apt-src" dl="$ZC_CACHE/bench/dl" bdir
+	mkdir -p "$papt"/{lists/partial,archives/partial,etc/sources.list.d,etc/preferences.d,etc/apt.conf.d} "$dl"
+	: >"$papt/etc/sources.list"
+	cat >"$papt/etc/sources.list.d/bookworm-src.sources" <<SRC
+Types: deb-src
+URIs: $(debian_mirror)
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	local o=(-o "Dir::Etc=$papt/etc" -o "Dir::State::Lists=$papt/lists"
+		-o "Dir::Cache=$papt" -o "Dir::Cache::archives=$papt/archives"
+		-o Dir::State::status=/var/lib/dpkg/status -o Debug::NoLocking=1
+		-o APT::Sandbox::User=root)
+	if ! compgen -G "$dl/fio_$ZC_FIO_VERSION.orig.tar.*" >/dev/null; then
+		zc_log "downloading Debian's fio source package (private apt state in $papt)"
+		apt-get "${o[@]}" update -qq || zc_die "apt-get update (deb-src) failed"
+		(cd "$dl" && apt-get "${o[@]}" source --download-only -qq fio) ||
+			zc_die "could not download the fio source package"
+	fi
+	bdir="$ZC_CACHE/bench/fio-$ZC_FIO_VERSION-build"
+	rm -rf "$bdir"
+	mkdir -p "$bdir"
+	tar -xf "$(compgen -G "$dl/fio_$ZC_FIO_VERSION.orig.tar.*" | grep -v '\.asc$' | head -n 1)" -C "$bdir" --strip-components=1 ||
+		zc_die "unpacking the fio source failed"
+	zc_log "building a static fio $ZC_FIO_VERSION (about 1 minute)"
+	(cd "$bdir" && ./configure --build-static --disable-native --disable-shm --disable-numa --disable-rdma \
+		--disable-rados --disable-rbd --disable-http --disable-gfapi --disable-libnfs --disable-pmem \
+		--disable-xnvme --disable-libzbc --disable-tcmalloc --disable-dfs --disable-lex &&
+		make -j"$(nproc)" -s) >"$bdir.log" 2>&1 || { tail -n 20 "$bdir.log" >&2; zc_die "building fio failed (log: $bdir.log)"; }
+	mkdir -p "$(dirname "$ZC_FIO")"
+	strip -o "$ZC_FIO.tmp" "$bdir/fio" && mv "$ZC_FIO.tmp" "$ZC_FIO"
+	rm -rf "$bdir"
+}
+
+check_bench() {
+	local bad=0
+	command -v iozone >/dev/null || { echo "iozone missing (iozone3, non-free)" >&2; bad=1; }
+	command -v gnuplot >/dev/null || { echo "gnuplot missing (gnuplot-nox)" >&2; bad=1; }
+	"$ZC_FIO" --version 2>/dev/null | grep -q "fio-$ZC_FIO_VERSION" || { echo "static fio missing at $ZC_FIO" >&2; bad=1; }
+	[ $bad = 0 ] || zc_die "benchmark tools check failed (see above)"
+}
+
 main() {
+	local bench=
+	case "${1:-}" in
+	--bench) bench=1;;
+	"") ;;
+	*) zc_die "unknown argument '$1' (usage: scripts/setup.sh [--bench])";;
+	esac
 	mkdir -p "$ZC_CACHE"
 	local t0=$SECONDS
 	install_apt
@@ -167,6 +260,11 @@ main() {
 	fetch_kernel_source
 	unpack_kernel_source
 	check_versions
+	if [ -n "$bench" ]; then
+		install_bench_apt
+		build_fio
+		check_bench
+	fi
 	zc_log "setup ok in $((SECONDS - t0)) s: rustc $($ZC_RUSTC --version | awk '{print $2}'), clang 19, $("$ZC_BINDGEN" --version), $(qemu-system-x86_64 --version | head -n1 | awk '{print $4}') qemu, cache $ZC_CACHE"
 }
 main "$@"

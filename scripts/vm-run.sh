@@ -13,6 +13,10 @@
 #   --drive-opts O    extra qemu -drive options for every --disk (e.g.
 #                     throttling.iops-total=...)
 #   --cpu MODEL       qemu CPU model (default qemu64: see README, benchmarks)
+#   --host-bin PATH   copy a host program into the guest's /zc/bin, with the
+#                     shared libraries ldd lists and the dynamic loader (into
+#                     the initramfs, at their host paths; repeatable). Mind
+#                     the guest's RAM: the initramfs stays in memory.
 #   --append ARGS     extra kernel command line
 #   --timeout SEC     hard limit for the whole VM run (default 600)
 #   --log FILE        console log (default: a file under $ZCACHE_CACHE/vm)
@@ -33,6 +37,7 @@ set -euo pipefail
 variant=base mem=512M smp=2 cpu=qemu64 timeout=600 append="" log="" quiet=""
 drive_opts=""
 disks=()
+host_bins=()
 scripts=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -42,11 +47,12 @@ while [ $# -gt 0 ]; do
 	--disk) disks+=("$2"); shift 2;;
 	--drive-opts) drive_opts=$2; shift 2;;
 	--cpu) cpu=$2; shift 2;;
+	--host-bin) host_bins+=("$2"); shift 2;;
 	--append) append="$append $2"; shift 2;;
 	--timeout) timeout=$2; shift 2;;
 	--log) log=$2; shift 2;;
 	--quiet) quiet=1; shift;;
-	-h|--help) sed -n '3,28p' "$0"; exit 0;;
+	-h|--help) sed -n '3,32p' "$0"; exit 0;;
 	-*) zc_die "unknown option '$1' (see --help)";;
 	*) scripts+=("$1"); shift;;
 	esac
@@ -88,6 +94,16 @@ for c in "$ZC_ROOT"/tests/vm/progs/*.c; do
 done
 for extra in "$ZC_ROOT"/tools/bin/*; do
 	[ -x "$extra" ] && cp "$extra" "$root/zc/bin/"
+done
+# Host programs: the binary in /zc/bin, its libraries and the loader at the
+# paths ldd prints (a static binary has none).
+for hb in ${host_bins[@]+"${host_bins[@]}"}; do
+	[ -x "$hb" ] || zc_die "--host-bin $hb: not an executable file"
+	cp -L "$hb" "$root/zc/bin/"
+	while IFS= read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done < <(ldd "$hb" 2>/dev/null | grep -oE '(^|[[:space:]])/[^[:space:]]+' | sed 's/^[[:space:]]*//' | sort -u)
 done
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
 
