@@ -63,9 +63,10 @@ check_kunit() {
 
 # Fails if the kernel logged an oops, BUG, warning or sanitizer report.
 check_kernel_clean() {
-	if dmesg | grep -E -q 'BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|kernel BUG|Call Trace'; then
+	local bad='BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular locking|kernel BUG|Call Trace'
+	if dmesg | grep -E -q "$bad"; then
 		fail "kernel log clean"
-		dmesg | grep -E -A20 'BUG:|WARNING:|Oops|KASAN|UBSAN|possible circular|kernel BUG' | head -n 60
+		dmesg | grep -E -B8 -A20 "$bad" | head -n 80
 	else
 		pass "kernel log clean"
 	fi
