@@ -159,13 +159,13 @@ END {
 		split(rows[i], r, ":")
 		a = IO["nozc/" r[2], r[3]]; b = IO["zc/" r[2], r[3]]
 		R[r[3]] = ratio(b, a)
-		disk = (r[3] ~ /write/) ? "" : sprintf("%.0f / %.0f", IO["nozc/" r[2], "disk_rd_kb"] / 1024, IO["zc/" r[2], "disk_rd_kb"] / 1024)
-		hg = (r[3] ~ /write/) ? "" : sprintf("%d / %d", IO["zc/" r[2], "hits"], IO["zc/" r[2], "gets"])
+		disk = (r[3] ~ /write|reread/) ? "" : sprintf("%.0f / %.0f", IO["nozc/" r[2], "disk_rd_kb"] / 1024, IO["zc/" r[2], "disk_rd_kb"] / 1024)
+		hg = (r[3] ~ /write|reread/) ? "" : sprintf("%d / %d", IO["zc/" r[2], "hits"], IO["zc/" r[2], "gets"])
 		printf "| %s | %.1f | %.1f | %.2fx | %s | %s |\n", r[1], a / 1024, b / 1024, R[r[3]], disk, hg
 	}
 	print ""
-	print "Disk reads and zcache counters are per iozone run (`-i 1` covers read and re-read together, `-i 2`"
-	print "random read and random write)."
+	print "Disk reads and zcache counters are per iozone run: the read row covers read and re-read (`-i 1`),"
+	print "the random-read row random read and random write (`-i 2`)."
 	print ""
 	print "### Against the original zcache"
 	print ""
