@@ -239,7 +239,7 @@ END {
 	print ""
 	print "## Sizes and time"
 	print ""
-	printf "The files are 1.5x (iozone) and 2x (fio) the RAM, so the page cache cannot hold them; iozone uses\n4 KiB records only (zcache'"'"'s unit; 64 KiB records would double the run). Under TCG on a shared 2-core\nhost, the whole command took %d s (%.0f min).\n", M["elapsed"], M["elapsed"] / 60
+	printf "The files are 1.5x (iozone) and 2x (fio) the RAM, so the page cache cannot hold them; iozone uses\n4 KiB records only (zcache'"'"'s unit; 64 KiB records would double the run). Under TCG on a shared 2-core\nhost, the whole command took %d s (%.0f min). The host is shared, so F (measured in each run) and the\nfigures move from run to run with the load: compare the ratios within one run, as here.\n", M["elapsed"], M["elapsed"] / 60
 	print ""
 	print "## Checks"
 	print ""
