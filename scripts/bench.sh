@@ -10,14 +10,16 @@
 # (tools/bench-report.sh) from the run's console log, kept with its
 # parameters in $ZCACHE_CACHE/bench/. Not a test: run-tests.sh skips the
 # guest scripts (tests/vm/iozone.sh, tests/vm/fio-zipf.sh: "zc-test:
-# benchmark"). About 15-20 minutes on a 2-core host once the kernel is built.
+# benchmark"). About 13-20 minutes on a 2-core host once the kernel is built
+# (it depends on the load of the host).
 #
 # usage: scripts/bench.sh [--model cloud|sata-ssd] [--mem SIZE] [--quick]
 #                         [--report-only LOG]
 #   --model M            disk model (default cloud, as the demo)
 #   --mem SIZE           guest RAM (default 256M, as the demo)
 #   --quick              small sizes and short runs (a check of the
-#                        machinery: minutes; its report is not committed)
+#                        machinery, 2 minutes; its report goes to
+#                        $ZCACHE_CACHE/bench/quick/, not Documentation/)
 #   --report-only LOG    only regenerate the report from a kept run
 #                        ($ZCACHE_CACHE/bench/run-*.log, with its .meta)
 # ZCACHE_BENCH_NO_MAKE=1 skips the module build (a tree someone else builds).
