@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2;;
 	--quick) quick=1; shift;;
 	--report-only) report_only=$2; shift 2;;
-	-h|--help) sed -n '3,24p' "$0"; exit 0;;
+	-h|--help) sed -n '3,25p' "$0"; exit 0;;
 	*) zc_die "unknown argument '$1' (see --help)";;
 	esac
 done
