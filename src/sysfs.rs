@@ -17,7 +17,7 @@
 //! outlives every call: [`Sysfs`] is dropped before the backend, and pool
 //! directories are removed before their pool is freed.
 //!
-//! Writes: a size with an optional K/M/G/T suffix (the shared parser in
+//! Writes: a size with an optional K/M/G/T/P/E suffix (the shared parser in
 //! `sysfs/src/param/`); anything else (a sign, garbage, overflow) returns
 //! `-EINVAL` and changes nothing. Lowering a limit evicts down to it.
 
