@@ -107,7 +107,7 @@ check "a pool for the mounted ext4 (pools/0)" test -d "$Z/pools/0"
 check_eq "pools/0/memlimit defaults to no limit (2^64-1)" "$U64_MAX" "$(z pools/0/memlimit)"
 writable=$(find "$Z" -type f -perm -200 | sort | tr '\n' ' ')
 readonly=$(find "$Z" -type f ! -perm -200 | sort)
-check_eq "the writable files" "$Z/memlimit $Z/pools/0/memlimit " "$writable"
+check_eq "the writable files" "$Z/memlimit $Z/pools/0/memlimit $Z/when_full " "$writable"
 # Rust module parameters have no /sys/module/<name>/parameters/ file (the
 # module! macro registers them with mode 0): memlimit is set at load only.
 check "no /sys/module/zcache/parameters/memlimit to write" test ! -e /sys/module/zcache/parameters/memlimit
@@ -119,7 +119,7 @@ drop_pc
 echo 200M >"$Z/memlimit"
 echo 100M >"$Z/pools/0/memlimit"
 snapshot() {
-	echo "$(z memlimit) $(z pools/0/memlimit) $(z pages_stored) $(z mem_used_total) $(z evicted_lru) $(z pools/0/pages_stored) $(z pools/0/charged_bytes) $(z pools/0/evicted) $(z rejected_limit)"
+	echo "$(z memlimit) $(z pools/0/memlimit) $(z when_full) $(z pages_stored) $(z mem_used_total) $(z evicted_lru) $(z pools/0/pages_stored) $(z pools/0/charged_bytes) $(z pools/0/evicted) $(z rejected_limit)"
 }
 before=$(snapshot)
 check_gt "zcache holds pages" "$(z pages_stored)" 0
@@ -264,6 +264,7 @@ sysfs_good >/tmp/badinput-good
 ngood=0
 for f in $writable; do
 	name=${f#$Z/}
+	[ "$name" = when_full ] && continue
 	while IFS='|' read -r v want; do
 		r=$(zc_write "$f" "$v")
 		case "$r" in ok*) ;; *) fail "$name takes '$v' (got '$r')"; continue;; esac
@@ -272,6 +273,18 @@ for f in $writable; do
 	done </tmp/badinput-good
 done
 rm -f /tmp/badinput-good
+# when_full takes its two names, with at most one trailing newline.
+for v in 'reject-new\n|evict-lru [reject-new]' 'evict-lru|[evict-lru] reject-new' \
+	'reject-new|evict-lru [reject-new]' 'evict-lru\n|[evict-lru] reject-new'; do
+	r=$(zc_write "$Z/when_full" "${v%%|*}")
+	case "$r" in ok*) ;; *) fail "when_full takes '${v%%|*}' (got '$r')"; continue;; esac
+	check_eq "when_full takes '${v%%|*}'" "${v#*|}" "$(z when_full)"
+	ngood=$((ngood + 1))
+done
+for v in 'evict-lru\n\n' 'reject-new\x20' 'REJECT-NEW\n' 'reject-new\0' 'evict' '1\n'; do
+	check_eq "when_full rejects '$v' (EINVAL)" "write EINVAL" "$(zc_write "$Z/when_full" "$v" | cut -d' ' -f1-2)"
+done
+check_eq "when_full unchanged after the bad writes" "[evict-lru] reject-new" "$(z when_full)"
 info "good values: $ngood accepted and read back"
 
 # A pool limit above the global one is taken as is (the global limit still
