@@ -17,7 +17,7 @@
  * fallocate(PUNCH_HOLE|KEEP_SIZE) and ZERO_RANGE, mmap reads (verified) and
  * writes, fsync/fdatasync, and fsync + posix_fadvise(DONTNEED), which drops
  * the clean pages (handing them to cleancache) so that later reads are
- * served by zcache. Written data is a mix of real file data (compressible),
+ * served by zcache (kernels without fadvise: drop_caches, rate-limited). Written data is a mix of real file data (compressible),
  * zeros (zero pages) and random bytes (incompressible). Every read is
  * compared with the expected content; a mismatch prints the file, offset,
  * expected and read bytes and the last operation that wrote that page, and
@@ -440,18 +440,49 @@ static void op_mmap(struct tfile *f, enum op op)
 		error(f, "munmap");
 }
 
+/*
+ * After fsync the pages are clean: dropping them hands them to cleancache,
+ * and the next reads of the file are served from it. Kernels without
+ * CONFIG_ADVISE_SYSCALLS (tinyconfig) have no fadvise: then the whole page
+ * cache is dropped instead, at most every 500 ms per worker.
+ */
+static void drop(struct tfile *f)
+{
+	static int no_fadvise;
+	static double last;
+	int e, fd;
+
+	if (!no_fadvise) {
+		e = posix_fadvise(f->fd, 0, 0, POSIX_FADV_DONTNEED);
+		if (!e)
+			return;
+		if (e != ENOSYS) {
+			errno = e;
+			error(f, "fadvise");
+			return;
+		}
+		no_fadvise = 1;
+		if (worker == 0)
+			say("no fadvise (ENOSYS): dropping caches through /proc/sys/vm/drop_caches");
+	}
+	if (now() - last < 0.5)
+		return;
+	last = now();
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		error(f, "drop_caches");
+	if (fd >= 0)
+		close(fd);
+}
+
 static void op_sync(struct tfile *f, enum op op)
 {
 	if ((below(2) ? fsync(f->fd) : fdatasync(f->fd))) {
 		error(f, "fsync");
 		return;
 	}
-	/*
-	 * The pages are clean now: dropping them hands them to cleancache,
-	 * and the next reads of this file are served from it.
-	 */
-	if (op == OP_DROP && posix_fadvise(f->fd, 0, 0, POSIX_FADV_DONTNEED))
-		error(f, "fadvise");
+	if (op == OP_DROP)
+		drop(f);
 }
 
 static int seed_file(struct tfile *f)
@@ -472,7 +503,7 @@ static int seed_file(struct tfile *f)
 		error(f, "seed write");
 		return -1;
 	}
-	posix_fadvise(f->fd, 0, 0, POSIX_FADV_DONTNEED);
+	drop(f);
 	return 0;
 }
 
