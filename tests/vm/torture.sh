@@ -142,7 +142,7 @@ info "torture: ${secs} s ($phase1 + $phase2), 4 processes x 3 files of up to 2 M
 
 # --- phase 1 ------------------------------------------------------------------------
 torture 1 "$phase1" 1
-stats "after phase 1"
+stats "after phase 1 (counters since the last insmod)"
 
 # --- unmount while zcache holds the files' pages, mount again -------------------------
 (cd "$DIR" && md5sum torture.*) >/tmp/torture.md5
@@ -163,7 +163,7 @@ check_gt "those reads were zcache hits" "$(z hits)" "$h0"
 
 # --- phase 2 ------------------------------------------------------------------------
 torture 2 "$phase2" 2
-stats "after phase 2"
+stats "after phase 2 (counters since the last insmod)"
 
 # --- results ------------------------------------------------------------------------
 acc
