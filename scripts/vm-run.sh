@@ -23,8 +23,9 @@
 #
 # Guest side: tests/vm/init runs each script with busybox sh; scripts use
 # tests/vm/lib.sh and report "ZC-PASS"/"ZC-FAIL" lines, counted here.
-# Modules (*.ko built by `make` in this repo) are in /zc/modules, static
-# helper programs from tests/vm/progs/*.c in /zc/bin (on PATH).
+# Modules (*.ko built for the kernel variant, see --modules) are in
+# /zc/modules, static helper programs from tests/vm/progs/*.c in /zc/bin
+# (on PATH).
 #
 # KVM is used only if it boots a standard guest: /dev/kvm on these machines
 # can be a paravirtual variant on which guests hang, so a 20 s probe decides
@@ -50,7 +51,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2;;
 	--log) log=$2; shift 2;;
 	--quiet) quiet=1; shift;;
-	-h|--help) sed -n '3,31p' "$0"; exit 0;;
+	-h|--help) sed -n '3,33p' "$0"; exit 0;;
 	-*) zc_die "unknown option '$1' (see --help)";;
 	*) scripts+=("$1"); shift;;
 	esac
