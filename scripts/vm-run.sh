@@ -18,14 +18,18 @@
 #                     the initramfs, at their host paths; repeatable). Mind
 #                     the guest's RAM: the initramfs stays in memory.
 #   --append ARGS     extra kernel command line
+#   --modules DIR     load the *.ko found under DIR (default: the repository's
+#                     own build for the base kernel; for another variant,
+#                     scripts/modules-build.sh builds them against it first)
 #   --timeout SEC     hard limit for the whole VM run (default 600)
 #   --log FILE        console log (default: a file under $ZCACHE_CACHE/vm)
 #   --quiet           print only the result lines and the summary
 #
 # Guest side: tests/vm/init runs each script with busybox sh; scripts use
 # tests/vm/lib.sh and report "ZC-PASS"/"ZC-FAIL" lines, counted here.
-# Modules (*.ko built by `make` in this repo) are in /zc/modules, static
-# helper programs from tests/vm/progs/*.c in /zc/bin (on PATH).
+# Modules (*.ko built for the kernel variant, see --modules) are in
+# /zc/modules, static helper programs from tests/vm/progs/*.c in /zc/bin
+# (on PATH).
 #
 # KVM is used only if it boots a standard guest: /dev/kvm on these machines
 # can be a paravirtual variant on which guests hang, so a 20 s probe decides
@@ -35,7 +39,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 variant=base mem=512M smp=2 cpu=qemu64 timeout=600 append="" log="" quiet=""
-drive_opts=""
+drive_opts="" moddir=""
 disks=()
 host_bins=()
 scripts=()
@@ -49,10 +53,11 @@ while [ $# -gt 0 ]; do
 	--cpu) cpu=$2; shift 2;;
 	--host-bin) host_bins+=("$2"); shift 2;;
 	--append) append="$append $2"; shift 2;;
+	--modules) moddir=$2; shift 2;;
 	--timeout) timeout=$2; shift 2;;
 	--log) log=$2; shift 2;;
 	--quiet) quiet=1; shift;;
-	-h|--help) sed -n '3,32p' "$0"; exit 0;;
+	-h|--help) sed -n '3,37p' "$0"; exit 0;;
 	-*) zc_die "unknown option '$1' (see --help)";;
 	*) scripts+=("$1"); shift;;
 	esac
@@ -72,6 +77,19 @@ work=$(mktemp -d "$vmdir/run.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 [ -n "$log" ] || log="$vmdir/console-$(date +%Y%m%d-%H%M%S)-$$.log"
 
+# A module loads only into the kernel it was built for.
+if [ -z "$moddir" ]; then
+	if [ "$variant" = base ]; then
+		moddir=$ZC_ROOT
+	else
+		[ -n "$quiet" ] || zc_log "building the modules for the $variant kernel"
+		moddir=$("$ZC_ROOT/scripts/modules-build.sh" --variant "$variant" 2>"$vmdir/modules-$variant.log") || {
+			tail -n 30 "$vmdir/modules-$variant.log" >&2
+			zc_die "module build for the $variant kernel failed (log: $vmdir/modules-$variant.log)"
+		}
+	fi
+fi
+
 # --- initramfs -------------------------------------------------------------
 root="$work/root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,mnt,zc/modules,zc/bin,zc/tests}
@@ -86,7 +104,7 @@ echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >>"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 while IFS= read -r ko; do
 	cp "$ko" "$root/zc/modules/"
-done < <(find "$ZC_ROOT" -name '*.ko' -not -path '*/target/*' -not -path '*/.git/*')
+done < <(find "$moddir" -name '*.ko' -not -path '*/target/*' -not -path '*/.git/*')
 for c in "$ZC_ROOT"/tests/vm/progs/*.c; do
 	[ -e "$c" ] || continue
 	gcc -static -O2 -Wall -Werror -o "$root/zc/bin/$(basename "$c" .c)" "$c" ||

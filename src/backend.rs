@@ -71,6 +71,44 @@ pub(crate) const MAX_POOLS: usize = 32;
 /// (about 1% of the limit).
 pub(crate) const WATERMARK: Watermark = Watermark::Percent(99);
 
+/// What a put does when storing its page would exceed a memlimit
+/// (`/sys/kernel/mm/zcache/when_full`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WhenFull {
+    /// Evict the least recently used entries of the scope that is full (the
+    /// pool or the whole cache) down to the watermark, then store. The
+    /// default: the right policy when recent pages are the likely re-reads.
+    EvictLru,
+    /// Decline the new page (counted in `rejected_full`) and keep what is
+    /// stored, as zswap does once its pool is full. A loop over more data
+    /// than the cache holds then keeps hitting the part it holds, where LRU
+    /// evicts each page just before it is needed again. Space comes back
+    /// through gets (exclusive), invalidations and a higher memlimit; under
+    /// memory pressure the shrinker gives back the newest entries first
+    /// (evicting the oldest would turn the policy back into FIFO). Lowering
+    /// a memlimit still evicts the least recently used entries.
+    RejectNew,
+}
+
+impl WhenFull {
+    /// The sysfs names, in the order `when_full` shows them.
+    pub(crate) const ALL: [(WhenFull, &'static str); 2] = [
+        (WhenFull::EvictLru, "evict-lru"),
+        (WhenFull::RejectNew, "reject-new"),
+    ];
+
+    /// Parses a sysfs write: one of the names of [`WhenFull::ALL`], with at
+    /// most one trailing newline. Anything else is `EINVAL`.
+    pub(crate) fn parse(input: &[u8]) -> Result<Self> {
+        let input = input.strip_suffix(b"\n").unwrap_or(input);
+        Self::ALL
+            .iter()
+            .find(|(_, name)| name.as_bytes() == input)
+            .map(|&(p, _)| p)
+            .ok_or(EINVAL)
+    }
+}
+
 /// Entries dropped per lock hold by long invalidations and shrinking.
 const BATCH: usize = 256;
 
@@ -348,6 +386,8 @@ struct Inner {
     store: Store,
     /// The global memlimit in bytes (also the global LRU's limit).
     memlimit: u64,
+    /// What a put does when the cache is full: see [`WhenFull`].
+    when_full: WhenFull,
 }
 
 // SAFETY: The raw entry pointers in the LRUs and XArrays are owned by the
@@ -356,6 +396,16 @@ struct Inner {
 unsafe impl Send for Inner {}
 
 impl Inner {
+    /// Whether an entry of `cost` bytes for `pool` could push the cache over
+    /// a limit: the global or the pool's memlimit (charged bytes), or, for
+    /// the allocator's pages, the global memlimit if the chunk needed a new
+    /// page.
+    fn is_full(&self, pool: u32, cost: u64) -> bool {
+        !self.cache.global().fits(cost)
+            || self.cache.pool(pool).is_some_and(|lru| !lru.fits(cost))
+            || self.store.mem_used().saturating_add(PAGE_SIZE as u64) > self.memlimit
+    }
+
     /// Removes the entry under `key`, if any, and frees it; returns whether
     /// there was one.
     fn drop_key(&mut self, key: &Key) -> bool {
@@ -472,6 +522,7 @@ impl Backend {
                     pools: [PoolStats::default(); MAX_POOLS],
                 },
                 memlimit,
+                when_full: WhenFull::EvictLru,
             }, "zcache_inner"),
             pool_dirs <- new_mutex!([0; MAX_POOLS], "zcache_pool_dirs"),
             bufs,
@@ -547,6 +598,11 @@ impl Backend {
             ps.puts = ps.puts.saturating_add(1);
         }
         let len = data.map_or(0, <[u8]>::len);
+        if inner.when_full == WhenFull::RejectNew && inner.is_full(key.pool, entry_cost(len)) {
+            inner.drop_key(&key);
+            self.counters.inc(irq, Event::RejectedFull);
+            return;
+        }
         let handle = match data {
             None => None,
             Some(data) => {
@@ -825,6 +881,17 @@ impl Backend {
         Ok(())
     }
 
+    /// The policy of a full cache. Takes the cache lock; any context.
+    pub(crate) fn when_full(&self) -> WhenFull {
+        self.inner.lock().when_full
+    }
+
+    /// Sets the policy of a full cache; applies to the next put. Takes the
+    /// cache lock; any context.
+    pub(crate) fn set_when_full(&self, policy: WhenFull) {
+        self.inner.lock().when_full = policy;
+    }
+
     /// The global gauges.
     pub(crate) fn gauges(&self) -> Gauges {
         let g = self.inner.lock();
@@ -878,9 +945,23 @@ impl Backend {
                     progress = true;
                     continue;
                 }
-                let Inner { cache, store, .. } = &mut *g;
-                // SAFETY: The cache hands each victim back once, owned by us.
-                let freed = cache.shrink(1, |v| unsafe { store.evict(v) });
+                let Inner {
+                    cache,
+                    store,
+                    when_full,
+                    ..
+                } = &mut *g;
+                let evict = |v| {
+                    // SAFETY: The cache hands each victim back once, owned
+                    // by us.
+                    unsafe { store.evict(v) }
+                };
+                // A cache that keeps its oldest entries gives back its
+                // newest first (see `WhenFull::RejectNew`).
+                let freed = match when_full {
+                    WhenFull::EvictLru => cache.shrink(1, evict),
+                    WhenFull::RejectNew => cache.shrink_newest(1, evict),
+                };
                 if freed.entries == 0 {
                     break;
                 }
@@ -1050,6 +1131,73 @@ mod tests {
         b.set_memlimit(8192);
         assert!(b.gauges().mem_used <= 8192);
         Ok(())
+    }
+
+    #[test]
+    fn reject_new_keeps_the_oldest_pages() -> Result {
+        let limit = 64 * 1024;
+        let (b, pool) = backend(limit)?;
+        b.set_when_full(WhenFull::RejectNew);
+        let mut src = page()?;
+        let mut dst = page()?;
+        // A key stored before the cache filled up, then overwritten while
+        // it is full: the new content is declined, the old copy dropped.
+        fill_text(&mut src, 1000);
+        b.put(key(pool, 2, 0), &src);
+        for i in 0..200 {
+            fill_text(&mut src, i as u64 + 1);
+            b.put(key(pool, 1, i), &src);
+            assert!(b.gauges().mem_used <= limit);
+        }
+        fill_text(&mut src, 2000);
+        b.put(key(pool, 2, 0), &src);
+        assert!(b.counters.sum(Event::RejectedFull) > 0);
+        assert_eq!(b.counters.sum(Event::EvictedLru), 0);
+        assert!(!b.get(key(pool, 2, 0), &mut *dst));
+        // The first pages stay; the last ones were declined.
+        assert!(!b.get(key(pool, 1, 199), &mut *dst));
+        assert!(b.get(key(pool, 1, 0), &mut *dst));
+        fill_text(&mut src, 1);
+        assert!(src[..] == dst[..]);
+        // The shrinker gives back the newest entries first: the oldest stay.
+        let stored = b.gauges().pages_stored;
+        let shrinker_evicted = b.counters.sum(Event::EvictedShrinker);
+        assert!(b.shrink(2) > 0);
+        assert!(b.gauges().pages_stored < stored);
+        assert!(b.counters.sum(Event::EvictedShrinker) > shrinker_evicted);
+        assert!(b.get(key(pool, 1, 1), &mut *dst));
+        fill_text(&mut src, 2);
+        assert!(src[..] == dst[..]);
+        // Back to LRU eviction: a put evicts instead of being declined.
+        b.set_when_full(WhenFull::EvictLru);
+        let rejected = b.counters.sum(Event::RejectedFull);
+        for i in 200..260 {
+            fill_text(&mut src, i as u64 + 1);
+            b.put(key(pool, 1, i), &src);
+        }
+        assert_eq!(b.counters.sum(Event::RejectedFull), rejected);
+        assert!(b.counters.sum(Event::EvictedLru) > 0);
+        assert!(b.get(key(pool, 1, 259), &mut *dst));
+        Ok(())
+    }
+
+    #[test]
+    fn when_full_parses_only_its_names() {
+        assert_eq!(WhenFull::parse(b"evict-lru"), Ok(WhenFull::EvictLru));
+        assert_eq!(WhenFull::parse(b"reject-new\n"), Ok(WhenFull::RejectNew));
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"reject",
+            b"reject-new\n\n",
+            b" reject-new",
+            b"reject-new ",
+            b"Reject-New",
+            b"1",
+            b"evict-lru\0",
+        ] {
+            assert_eq!(WhenFull::parse(bad), Err(EINVAL));
+        }
     }
 
     #[test]

@@ -139,10 +139,13 @@ pub(crate) enum Event {
     /// Puts declined because the page alone costs more than a memlimit
     /// (e.g. a memlimit of 0).
     RejectedLimit,
+    /// Puts declined because the cache was full and `when_full` is
+    /// `reject-new`.
+    RejectedFull,
 }
 
 /// Number of [`Event`]s.
-pub(crate) const NR_EVENTS: usize = Event::RejectedLimit as usize + 1;
+pub(crate) const NR_EVENTS: usize = Event::RejectedFull as usize + 1;
 
 /// Per-CPU event counters.
 ///

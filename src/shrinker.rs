@@ -3,8 +3,9 @@
 //! zcache's shrinker: under memory pressure, the kernel asks how many pages
 //! zcache could give back (`count_objects`: the pages its allocator holds)
 //! and asks it to give some back (`scan_objects`: evict the globally least
-//! recently used entries, compacting as it goes, until that many pages went
-//! back to the system). Evictions are counted in `evicted_shrinker`.
+//! recently used entries, or the newest ones when `when_full` is
+//! `reject-new`, compacting as it goes, until that many pages went back to
+//! the system). Evictions are counted in `evicted_shrinker`.
 //!
 //! Rust in 7.3 has no shrinker abstraction, so this uses the raw bindings
 //! `shrinker_alloc()`, `shrinker_register()` and `shrinker_free()`, as Rust

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `/sys/kernel/mm/zcache/`: the global `memlimit` (rw), read-only
+//! `/sys/kernel/mm/zcache/`: the global `memlimit` and `when_full` (rw), read-only
 //! statistics (mode 0444: readable without root), and `pools/<id>/` with the
 //! per-pool subset and a rw per-pool `memlimit`. The ABI is documented in
 //! `Documentation/ABI/testing/sysfs-kernel-mm-zcache`.
@@ -17,9 +17,10 @@
 //! outlives every call: [`Sysfs`] is dropped before the backend, and pool
 //! directories are removed before their pool is freed.
 //!
-//! Writes: a size with an optional K/M/G/T suffix (the shared parser in
+//! Writes: a size with an optional K/M/G/T/P/E suffix (the shared parser in
 //! `sysfs/src/param/`); anything else (a sign, garbage, overflow) returns
 //! `-EINVAL` and changes nothing. Lowering a limit evicts down to it.
+//! `when_full` takes one of the names of [`WhenFull::ALL`].
 
 use core::ptr::{null_mut, NonNull};
 
@@ -29,7 +30,7 @@ use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::atomic::{Acquire, Atomic, Release};
 
-use crate::backend::{Backend, MAX_POOLS};
+use crate::backend::{Backend, WhenFull, MAX_POOLS};
 use crate::param::{parse_size, parse_u64};
 use crate::percpu::Event;
 
@@ -44,6 +45,7 @@ enum Id {
     ZeroPages,
     Event(Event),
     PoolCount,
+    WhenFull,
     // Per-pool only.
     ChargedBytes,
     PoolPuts,
@@ -53,8 +55,9 @@ enum Id {
 }
 
 /// The global attributes: name, mode, id.
-const GLOBAL_ATTRS: [(&CStr, u16, Id); 18] = [
+const GLOBAL_ATTRS: [(&CStr, u16, Id); 20] = [
     (c"memlimit", 0o644, Id::Memlimit),
+    (c"when_full", 0o644, Id::WhenFull),
     (c"orig_data_size", 0o444, Id::OrigDataSize),
     (c"compr_data_size", 0o444, Id::ComprDataSize),
     (c"mem_used_total", 0o444, Id::MemUsedTotal),
@@ -83,6 +86,7 @@ const GLOBAL_ATTRS: [(&CStr, u16, Id); 18] = [
         Id::Event(Event::DecompressErrors),
     ),
     (c"rejected_limit", 0o444, Id::Event(Event::RejectedLimit)),
+    (c"rejected_full", 0o444, Id::Event(Event::RejectedFull)),
     (c"pool_count", 0o444, Id::PoolCount),
 ];
 
@@ -163,7 +167,7 @@ impl<const N: usize> AttrSet<N> {
 pub(crate) struct Sysfs {
     root: NonNull<bindings::kobject>,
     pools: NonNull<bindings::kobject>,
-    global: KBox<AttrSet<18>>,
+    global: KBox<AttrSet<20>>,
     /// The group of every pool directory (reached through `POOL_GROUP`).
     _pool_group: KBox<AttrSet<10>>,
 }
@@ -346,6 +350,10 @@ unsafe extern "C" fn show(
     };
     // SAFETY: sysfs passes one of our attributes.
     let id = unsafe { attr_id(attr) };
+    if let Id::WhenFull = id {
+        // SAFETY: sysfs passes its page buffer.
+        return unsafe { show_when_full(buf, b.when_full()) };
+    }
     let v = match id {
         Id::Event(ev) => b.counters.sum(ev),
         _ => {
@@ -368,20 +376,70 @@ unsafe extern "C" fn show(
     unsafe { emit(buf, v) }
 }
 
-/// `store` of the global attributes (only `memlimit` is writable).
+/// Shows `when_full` the way the kernel shows a choice (as
+/// `transparent_hugepage/enabled` does): every policy, the current one in
+/// brackets, e.g. `[evict-lru] reject-new`.
+///
+/// # Safety
+///
+/// `buf` must be the page-sized buffer given to a `show` callback.
+unsafe fn show_when_full(buf: *mut c_char, current: WhenFull) -> isize {
+    let mut len = 0isize;
+    for (i, &(policy, name)) in WhenFull::ALL.iter().enumerate() {
+        let sep = if i == 0 { c"" } else { c" " };
+        let (open, close) = if policy == current {
+            (c"[", c"]")
+        } else {
+            (c"", c"")
+        };
+        // SAFETY: `buf` is the sysfs page buffer (caller's contract) and
+        // `len` what was written to it so far; `sysfs_emit_at` checks the
+        // bounds; the format takes four C strings, all NUL-terminated (the
+        // names are ASCII without NUL, copied with their length).
+        let n = unsafe {
+            bindings::sysfs_emit_at(
+                buf,
+                len as i32,
+                c"%s%s%.*s%s".as_char_ptr(),
+                sep.as_char_ptr(),
+                open.as_char_ptr(),
+                name.len() as i32,
+                name.as_ptr(),
+                close.as_char_ptr(),
+            )
+        };
+        len += n as isize;
+    }
+    // SAFETY: As above.
+    len + unsafe { bindings::sysfs_emit_at(buf, len as i32, c"\n".as_char_ptr()) } as isize
+}
+
+/// `store` of the global attributes (`memlimit` and `when_full` are
+/// writable).
 ///
 /// # Safety
 ///
 /// Called by sysfs with one of our attributes and `count` bytes at `buf`.
 unsafe extern "C" fn store(
     _kobj: *mut bindings::kobject,
-    _attr: *mut bindings::kobj_attribute,
+    attr: *mut bindings::kobj_attribute,
     buf: *const c_char,
     count: usize,
 ) -> isize {
     let Some(b) = backend() else {
         return ENODEV.to_errno() as isize;
     };
+    // SAFETY: sysfs passes one of our attributes.
+    if let Id::WhenFull = unsafe { attr_id(attr) } {
+        // SAFETY: sysfs passes `count` bytes at `buf`.
+        return match WhenFull::parse(unsafe { input(buf, count) }) {
+            Ok(policy) => {
+                b.set_when_full(policy);
+                count as isize
+            }
+            Err(e) => e.to_errno() as isize,
+        };
+    }
     // SAFETY: sysfs passes `count` bytes at `buf`.
     unsafe {
         store_memlimit(buf, count, |limit| {

@@ -57,7 +57,7 @@ module! {
         memlimit: ByteSize {
             default: 0,
             description: "Memory limit of the whole cache in bytes, with an optional \
-                          K/M/G/T suffix (0: 20% of RAM)",
+                          K/M/G/T/P/E suffix (0: 20% of RAM)",
         },
     },
 }
@@ -195,6 +195,7 @@ mod tests {
     fn parse_size_accepts_suffixes() {
         assert_eq!(parse_size(b"256M\n"), Ok(256 << 20));
         assert_eq!(parse_size(b"1g"), Ok(1 << 30));
+        assert_eq!(parse_size(b"2P"), Ok(2 << 50));
     }
 
     #[test]

@@ -29,6 +29,7 @@ $1 == "pass" {
 }
 $1 == "lzo" { kvs($0, v); lzo[v["when"]] = v["decompress_MBps"]; next }
 $1 == "sysfs" { sysfs = $0; sub(/^sysfs /, "", sysfs); next }
+$1 == "rejfull" { kvs($0, RJ); next }
 $1 == "pool0" { pool0 = $0; sub(/^pool0 /, "", pool0); next }
 $1 == "mem" { kvs($0, v); if (v["when"] == "zc") { zc_memlimit = v["memlimit"]; pools = v["pools"] } next }
 END {
@@ -58,6 +59,8 @@ END {
 	hr_seq = ratio(P["zc/seq1", "hits"] + P["zc/seq2", "hits"], P["zc/seq1", "gets"] + P["zc/seq2", "gets"])
 	hr_rnd = ratio(P["zc/rand1", "hits"] + P["zc/rand2", "hits"], P["zc/rand1", "gets"] + P["zc/rand2", "gets"])
 	hr_big = ratio(P["zc/big1", "hits"] + P["zc/big2", "hits"], P["zc/big1", "gets"] + P["zc/big2", "gets"])
+	bigr = mean2(P["zcrej/big1", "MBps"], P["zcrej/big2", "MBps"]); brr = P["zcrej/bigrand", "MBps"]
+	hr_bigr = ratio(P["zcrej/big1", "hits"] + P["zcrej/big2", "hits"], P["zcrej/big1", "gets"] + P["zcrej/big2", "gets"])
 
 	# zcache state after the WS1 random passes (the steady state of WS1).
 	k = "zc/rand2"
@@ -95,7 +98,20 @@ END {
 	printf "%-40s %12.2f %12.2f %8.2fx %8s\n", "WS2 sequential (" int(S["ws2_bytes"] / 1048576) " MiB, 2x RAM)", big0, big1, ratio(big1, big0), "-"
 	printf "%-40s %12.2f %12.2f %8.2fx %8s\n", "WS2 random 4 KiB (sample)", br0, br1, ratio(br1, br0), "-"
 	printf "%-40s %12s %11.1f%% %9s\n", "zcache hit rate WS1 seq / rand", "", 100 * hr_seq, sprintf("%.1f%%", 100 * hr_rnd)
+	if (P["zcrej/big1", "bytes"] > 0) {
+		printf "%-40s %12.2f %12.2f %8.2fx %8s\n", "WS2 sequential, when_full=reject-new", big0, bigr, ratio(bigr, big0), "-"
+		printf "%-40s %12.2f %12.2f %8.2fx %8s\n", "WS2 random (sample), reject-new", br0, brr, ratio(brr, br0), "-"
+	}
 	printf "%-40s %12s %11.1f%%\n", "zcache hit rate WS2 seq", "", 100 * hr_big
+	if (P["zcrej/big1", "bytes"] > 0) {
+		printf "%-40s %12s %11.1f%%   (rejected_full %d, evicted by the shrinker %d over the run)\n", "zcache hit rate WS2 seq, reject-new", "", 100 * hr_bigr, RJ["rejected_full"], RJ["evicted_shrinker"]
+		# The first pass of each phase starts from an empty page cache; the
+		# second is the steady state of the loop.
+		printf "%-40s %12s %11.1f%% %9s   disk %.0f MiB with evict-lru, %.0f MiB with reject-new (%.0f without zcache)\n",
+			"WS2 2nd pass hit rate: evict-lru / reject-new", "", 100 * ratio(P["zc/big2", "hits"], P["zc/big2", "gets"]),
+			sprintf("%.1f%%", 100 * ratio(P["zcrej/big2", "hits"], P["zcrej/big2", "gets"])),
+			P["zc/big2", "disk_kb"] / 1024, P["zcrej/big2", "disk_kb"] / 1024, P["nozc/big2", "disk_kb"] / 1024
+	}
 	printf "%-40s %12s %12.2f\n", "compression ratio (orig/compr)", "", ratio(orig, compr)
 	printf "%-40s %12s %12.1f\n", "zcache memory used (MiB)", "", used / 1048576
 	printf "%-40s %12s %12.1f %9s %9s %s\n", "overhead/stored page, mem_used-compr (B)", "", ovh, "", "<= 32", stored == 0 ? "n/a (nothing stored)" : ovh <= 32 ? "met" : "NOT met"
@@ -121,6 +137,18 @@ END {
 			printf "  %-9s sequential <= %4.1fx (disk %5.1f us per page at %3.0f MB/s), random <= %4.1fx (%3.0f us per read)%s\n",
 				M[j], 4096 / M[j + 2] * 1e9 / hc, 4096 / M[j + 2] * 1e6, M[j + 2] / 1e6,
 				1e9 / M[j + 1] / hc, 1e6 / M[j + 1], M[j] == model ? "  <- this run" : ""
+		# Pages that do not compress to half a page are never in zcache: a
+		# page-cache miss on one of them is a disk read with or without it.
+		k = S["ws1_k"]
+		if (k > 0 && k < 1) {
+			printf "With the kept fraction of WS1 (%.0f%% of its pages compress to half a page; the rest is read from the disk\n", 100 * k
+			printf "on every page-cache miss, with zcache as without), the bounds become:\n"
+			for (j = 1; j <= 6; j += 3) {
+				ds = 4096 / M[j + 2] * 1e9; dr = 1e9 / M[j + 1]
+				printf "  %-9s sequential <= %4.1fx, random <= %4.1fx%s\n", M[j],
+					ds / ((1 - k) * ds + k * hc), dr / ((1 - k) * dr + k * hc), M[j] == model ? "  <- this run" : ""
+			}
+		}
 	}
 	if (pools == "" || pools == 0)
 		print "NOTE: zcache did not register a pool in this run: the with-zcache passes ran without it."

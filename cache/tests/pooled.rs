@@ -271,3 +271,37 @@ fn set_limits_shrink_and_pool_teardown() {
     assert_eq!(c.clear(ret.evict()).entries, n);
     assert_eq!(t.live(), 0);
 }
+
+#[test]
+fn shrink_newest_evicts_globally_hottest_first() {
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    let mut c = cache(1000, 1000);
+    for n in 0..3 {
+        for p in 0..3 {
+            put(&mut c, &t, &mut ret, (p, n), 1 + u64::from(p));
+        }
+    }
+    let freed = c.shrink_newest(4, ret.evict());
+    assert_eq!(
+        freed,
+        Freed {
+            entries: 4,
+            cost: 3 + 2 + 1 + 3
+        }
+    );
+    assert_eq!(ret.drain(), [(2, 2), (1, 2), (0, 2), (2, 1)]);
+    assert_eq!(lru_keys(c.pool(2).unwrap()), [(2, 0)]);
+    assert_eq!(
+        lru_keys(c.global()),
+        [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1)]
+    );
+    check(&c);
+    // Past the end: empties the cache.
+    assert_eq!(c.shrink_newest(usize::MAX, ret.evict()).entries, 5);
+    assert_eq!(c.count(), 0);
+    assert_eq!(c.used(), 0);
+    check(&c);
+    c.clear(ret.evict());
+    assert_eq!(t.live(), 0);
+}

@@ -4,8 +4,8 @@
 //!
 //! Each 4-byte record of the input is one operation: insert (with injected
 //! index failures), lookup, peek, remove, set a global or pool limit or
-//! watermark, shrink. After every operation: no limit is exceeded, counts
-//! and costs agree with the index and the number of live entries, every
+//! watermark, shrink (oldest or newest first). After every operation: no
+//! limit is exceeded, counts and costs agree with the index and the number of live entries, every
 //! entry handed back came back exactly once (the fixtures check), and the
 //! global LRU order is the order of last use of the remaining keys. The
 //! exact choice of victims is checked against a model by the property
@@ -96,10 +96,17 @@ fuzz_target!(|data: &[u8]| {
                 }
                 order.retain(|k| *k != key);
             }
-            7 => match op[1] % 4 {
+            7 => match op[1] % 5 {
                 0 => drop(cache.set_limit(u64::from(arg) * 2, ret.evict())),
                 1 => cache.set_watermark(watermark(arg)),
                 2 => drop(cache.shrink(usize::from(arg % 8), ret.evict())),
+                3 => {
+                    // Newest first: the evicted keys are the tail of `order`.
+                    let n = usize::from(arg % 8).min(order.len());
+                    let want: Vec<Key> = order.iter().rev().take(n).copied().collect();
+                    assert_eq!(cache.shrink_newest(usize::from(arg % 8), ret.evict()).entries, n);
+                    assert_eq!(ret.keys, want);
+                }
                 _ => drop(cache.set_pool_watermark(key.0, watermark(arg))),
             },
             8 => drop(cache.set_pool_limit(key.0, u64::from(arg), ret.evict())),

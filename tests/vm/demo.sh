@@ -122,8 +122,26 @@ fi
 mount_rw && cd "$ZC_DATA" || exit 1
 info "R mem when=zc total_kb=$(meminfo MemTotal) avail_kb=$(meminfo MemAvailable) free_kb=$(meminfo MemFree) memlimit=$(z memlimit) pools=$(z pool_count)"
 phase zc
-info "R sysfs $(cd "$Z" 2>/dev/null && for f in *; do [ -f "$f" ] && printf '%s=%s ' "$f" "$(cat "$f")"; done)"
+# The numeric files only (when_full shows a choice, with spaces).
+info "R sysfs $(cd "$Z" 2>/dev/null && for f in *; do [ -f "$f" ] && [ "$f" != when_full ] && printf '%s=%s ' "$f" "$(cat "$f")"; done)"
 info "R pool0 $(cd "$Z/pools/0" 2>/dev/null && for f in *; do [ -f "$f" ] && printf '%s=%s ' "$f" "$(cat "$f")"; done)"
+
+# --- with zcache, when_full=reject-new: the large working set again ------------
+# A loop over more than page cache and zcache hold gets almost nothing from
+# LRU (each page is evicted just before it is needed again). With reject-new
+# a full zcache keeps what it has and declines new pages, so the part of the
+# loop it holds hits on every pass (zswap's behaviour when full).
+if [ -f "$Z/when_full" ]; then
+	remount || exit 1
+	echo reject-new >"$Z/when_full"
+	mount_rw && cd "$ZC_DATA" || exit 1
+	info "R mem when=zcrej when_full=reject-new"
+	run_pass zcrej big1 ws2 zc_reread seq /tmp/ws2.md5
+	run_pass zcrej big2 ws2 zc_reread seq /tmp/ws2.md5
+	run_pass zcrej bigrand ws2 zc_reread rand /tmp/ws2.md5 blocks.bin 3 "$rand2"
+	info "R rejfull rejected_full=$(z rejected_full) evicted_lru=$(z evicted_lru) evicted_shrinker=$(z evicted_shrinker)"
+	echo evict-lru >"$Z/when_full"
+fi
 lzo_bench end
 cd /
 umount "$ZC_DATA"

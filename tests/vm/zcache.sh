@@ -51,7 +51,7 @@ check "sysfs directory /sys/kernel/mm/zcache" test -d "$Z"
 check_eq "memlimit from the module parameter" 268435456 "$(z memlimit)"
 check "a pool for the mounted ext4 (pools/0)" test -d "$Z/pools/0"
 check_eq "one pool" 1 "$(z pool_count)"
-for f in orig_data_size compr_data_size mem_used_total pages_stored zero_pages puts gets hits misses rejected_incompressible evicted_lru evicted_shrinker invalidates alloc_failures; do
+for f in orig_data_size compr_data_size mem_used_total pages_stored zero_pages puts gets hits misses rejected_incompressible rejected_limit rejected_full evicted_lru evicted_shrinker invalidates alloc_failures; do
 	check_eq "$f is mode 0444" 444 "$(stat -c %a "$Z/$f")"
 done
 check_eq "memlimit is mode 0644" 644 "$(stat -c %a "$Z/memlimit")"
@@ -142,6 +142,35 @@ info "LRU: hits on the file put first $hold, on the 20 files put last $hnew"
 check_eq "LRU: the entries put first were evicted" 0 "$hold"
 check_gt "LRU: the entries put last were kept" "$hnew" 0
 rm -f "$ZC_DATA/lru-old"
+
+# --- when_full: reject-new keeps what is stored ------------------------------------
+check_eq "when_full defaults to evict-lru" "[evict-lru] reject-new" "$(z when_full)"
+check_eq "when_full is mode 0644" 644 "$(stat -c %a "$Z/when_full")"
+check_eq "rejected_full is mode 0444" 444 "$(stat -c %a "$Z/rejected_full")"
+for bad in reject 1 "" " reject-new" "evict-lru x" LRU; do
+	check "when_full rejects '$bad'" sh -c "! echo '$bad' >$Z/when_full" 2>/dev/null
+done
+check_eq "when_full unchanged after bad writes" "[evict-lru] reject-new" "$(z when_full)"
+# Fill the 4M cache with the corpus (LRU), then switch: the file put now
+# does not fit whole; what does not fit is declined, nothing is evicted,
+# and the corpus pages stored before stay.
+cache_files "$ZC_DATA"/files/*
+check "when_full reject-new accepted" sh -c "echo reject-new >$Z/when_full"
+check_eq "when_full shows reject-new" "evict-lru [reject-new]" "$(z when_full)"
+seq 1 200000 >"$ZC_DATA/full-new"
+sync
+stored0=$(z pages_stored) ev0=$(z evicted_lru) rf0=$(z rejected_full)
+cache_files "$ZC_DATA/full-new"
+info "reject-new: pages_stored $stored0 -> $(z pages_stored), rejected_full $rf0 -> $(z rejected_full), evicted_lru $ev0 -> $(z evicted_lru)"
+check_gt "reject-new: puts into a full cache are counted in rejected_full" "$(z rejected_full)" "$rf0"
+check_eq "reject-new: nothing was evicted" "$ev0" "$(z evicted_lru)"
+check "mem_used_total <= memlimit with reject-new" test "$(z mem_used_total)" -le "$(z memlimit)"
+check_eq "reject-new: the file reads back intact" "$(seq 1 200000 | md5sum)" "$(md5sum <"$ZC_DATA/full-new")"
+h0=$(z hits)
+check "reject-new: data verifies" verify_data
+check_gt "reject-new: the corpus pages stored before are still served" "$(z hits)" "$h0"
+rm -f "$ZC_DATA/full-new"
+echo evict-lru >"$Z/when_full"
 
 # --- per-pool memlimit ------------------------------------------------------------
 echo 256M >"$Z/memlimit"

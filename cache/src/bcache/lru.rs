@@ -312,6 +312,21 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
         NonNull::new(entry).map(|entry| (entry, cost))
     }
 
+    /// Unlinks the hottest (most recently inserted or touched) entry and
+    /// uncharges it. O(1).
+    ///
+    /// Returns the entry (now owned by the caller again) and the cost that was
+    /// charged for it, or `None` if the LRU is empty.
+    #[inline]
+    pub fn pop_hot(&mut self) -> Option<(NonNull<E>, u64)> {
+        let entry = UnsafeRef::into_raw(self.list.pop_back()?);
+        // SAFETY: Entries on the list are valid (type invariant); `pop_back`
+        // unlinked it but did not free it.
+        let link = E::lru_link(unsafe { &*entry });
+        let cost = self.uncharge(link);
+        NonNull::new(entry).map(|entry| (entry, cost))
+    }
+
     /// Returns the coldest entry (the next eviction victim) without changing
     /// anything. O(1).
     #[inline]

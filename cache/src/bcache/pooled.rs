@@ -367,6 +367,33 @@ impl<I: PooledIndex> PooledCache<I> {
         freed
     }
 
+    /// Evicts up to `nr_to_scan` of the globally hottest (newest) entries,
+    /// whatever their pool, through `evict` (as for [`PooledCache::insert`]),
+    /// regardless of the limits: the shrinker of a cache that keeps its
+    /// oldest entries (a loop over more data than the cache holds hits only
+    /// on what stays).
+    ///
+    /// Returns the number and total cost of the evicted entries.
+    pub fn shrink_newest(
+        &mut self,
+        nr_to_scan: usize,
+        mut evict: impl FnMut(NonNull<I::Entry>),
+    ) -> Freed {
+        let mut freed = Freed::default();
+        while freed.entries < nr_to_scan {
+            let Some((victim, cost)) = self.global.pop_hot() else {
+                break;
+            };
+            // SAFETY: `victim` was on the global LRU, so it is valid and
+            // stored, and (type invariant) on its pool's LRU.
+            unsafe { self.unlink_pool(victim) };
+            self.unindex(victim);
+            freed.add(cost);
+            evict(victim);
+        }
+        freed
+    }
+
     /// Evicts up to `nr_to_scan` of the coldest entries of `pool` through
     /// `evict` (as for [`PooledCache::insert`]), regardless of the limits.
     /// With `usize::MAX`, empties the pool (e.g. before it is destroyed).

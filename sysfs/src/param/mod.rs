@@ -5,9 +5,12 @@
 //! Accepted syntax, as `memparse()` in `lib/cmdline.c` with stricter error
 //! handling: optional surrounding ASCII whitespace (a trailing newline from
 //! `echo` included), decimal digits, then at most one binary suffix `K`, `M`,
-//! `G` or `T` (upper or lower case, meaning 2^10, 2^20, 2^30, 2^40). Everything
-//! else is rejected: an empty value, a sign, hexadecimal, a fraction, trailing
-//! characters after the suffix, and any value that does not fit in `u64`.
+//! `G`, `T`, `P` or `E` (upper or lower case, meaning 2^10, 2^20, 2^30, 2^40,
+//! 2^50, 2^60), the suffixes of `memparse()` and of the `ByteSize` module
+//! parameter (`kernel/patches/0006`), so that the `memlimit` module parameter
+//! and the sysfs files take the same values. Everything else is rejected: an
+//! empty value, a sign, hexadecimal, a fraction, trailing characters after the
+//! suffix, and any value that does not fit in `u64`.
 //! Unlike `memparse()`, garbage is an error instead of being ignored, so a
 //! typo never silently sets a limit of zero.
 //!
@@ -75,7 +78,7 @@ pub fn parse_u64(s: &[u8]) -> Result<u64, ParseError> {
 }
 
 /// Parses a size in bytes with an optional binary suffix (`K`, `M`, `G`,
-/// `T`), for example `268435456`, `256M` or `1g\n`.
+/// `T`, `P`, `E`), for example `268435456`, `256M` or `1g\n`.
 ///
 /// Returns the size in bytes.
 ///
@@ -92,6 +95,8 @@ pub fn parse_size(s: &[u8]) -> Result<u64, ParseError> {
             b'm' | b'M' => (rest, 20),
             b'g' | b'G' => (rest, 30),
             b't' | b'T' => (rest, 40),
+            b'p' | b'P' => (rest, 50),
+            b'e' | b'E' => (rest, 60),
             _ => (s, 0),
         },
     };
@@ -119,6 +124,12 @@ mod tests {
         assert_eq!(parse_size(b"2t"), Ok(2 << 40));
         assert_eq!(parse_size(b"18446744073709551615"), Ok(u64::MAX));
         assert_eq!(parse_size(b"16777215T"), Ok(16_777_215 << 40));
+        // P and E, as the ByteSize module parameter takes them.
+        assert_eq!(parse_size(b"1P"), Ok(1 << 50));
+        assert_eq!(parse_size(b"3p\n"), Ok(3 << 50));
+        assert_eq!(parse_size(b"15E"), Ok(15 << 60));
+        assert_eq!(parse_size(b"1e"), Ok(1 << 60));
+        assert_eq!(parse_size(b"16383P"), Ok(16_383 << 50));
     }
 
     #[test]
@@ -137,11 +148,25 @@ mod tests {
             (b"1 2", ParseError::Invalid),
             (b"18446744073709551616", ParseError::Overflow),
             (b"16777216T", ParseError::Overflow),
+            (b"16E", ParseError::Overflow),
+            (b"16384P", ParseError::Overflow),
+            (b"17179869184G", ParseError::Overflow),
+            (b"E", ParseError::Invalid),
+            (b"1e6", ParseError::Invalid),
+            (b"1EB", ParseError::Invalid),
+            (b"1PE", ParseError::Invalid),
             (b"99999999999999999999999999999", ParseError::Overflow),
         ];
         for (s, e) in bad {
             assert_eq!(parse_size(s), Err(*e), "{:?}", core::str::from_utf8(s));
         }
+        // Control characters: whitespace only around the value.
+        assert_eq!(parse_size(b"1\x00"), Err(ParseError::Invalid));
+        assert_eq!(parse_size(b"\x00"), Err(ParseError::Invalid));
+        assert_eq!(parse_size(b"1\t2"), Err(ParseError::Invalid));
+        assert_eq!(parse_size(b"1\n2\n"), Err(ParseError::Invalid));
+        assert_eq!(parse_size(b"1\n\n"), Ok(1));
+        assert_eq!(parse_size(b"\t3K\n"), Ok(3072));
         assert_eq!(parse_u64(b"10K"), Err(ParseError::Invalid));
         assert_eq!(parse_u64(b"42\n"), Ok(42));
     }
