@@ -71,6 +71,15 @@ pub(crate) const MAX_POOLS: usize = 32;
 /// (about 1% of the limit).
 pub(crate) const WATERMARK: Watermark = Watermark::Percent(99);
 
+/// The free space inside the allocator's data pages is kept under this
+/// fraction of them (one part in 32: about 40 bytes per stored page at the
+/// demo's average chunk of 1.4 KiB) by compacting after frees.
+const COMPACT_SLACK_DIV: usize = 32;
+
+/// ... but never below this many bytes (four pages), so that a small cache
+/// does not compact on every free.
+const COMPACT_MIN_FREE: usize = 4 * PAGE_SIZE;
+
 /// What a put does when storing its page would exceed a memlimit
 /// (`/sys/kernel/mm/zcache/when_full`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -355,7 +364,22 @@ impl Store {
                 if let Some(ps) = ps {
                     ps.compr_bytes = ps.compr_bytes.saturating_sub(len);
                 }
+                self.compact_if_sparse();
             }
+        }
+    }
+
+    /// Compacts one page's worth when the free space inside the allocator's
+    /// data pages exceeds one part in [`COMPACT_SLACK_DIV`] of them (and
+    /// [`COMPACT_MIN_FREE`]): gets are exclusive and invalidations random, so without it
+    /// the pages of a long-lived cache fill with holes (the demo measured
+    /// 170 bytes of free space per stored page after its random passes).
+    /// Bounded work: at most one page of chunk copies.
+    fn compact_if_sparse(&mut self) {
+        let st = self.zalloc.stats();
+        let slack = (st.data_pages * PAGE_SIZE / COMPACT_SLACK_DIV).max(COMPACT_MIN_FREE);
+        if st.free_bytes > slack {
+            self.zalloc.compact(1);
         }
     }
 
@@ -1178,6 +1202,32 @@ mod tests {
         assert_eq!(b.counters.sum(Event::RejectedFull), rejected);
         assert!(b.counters.sum(Event::EvictedLru) > 0);
         assert!(b.get(key(pool, 1, 259), &mut *dst));
+        Ok(())
+    }
+
+    #[test]
+    fn exclusive_gets_leave_no_holes() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        let mut dst = page()?;
+        for i in 0..1200 {
+            fill_text(&mut src, i as u64);
+            b.put(key(pool, 1, i), &src);
+        }
+        // Every other page leaves: without compaction half of each data
+        // page would be a hole.
+        for i in (0..1200).step_by(2) {
+            assert!(b.get(key(pool, 1, i), &mut *dst));
+        }
+        let st = b.inner.lock().store.zalloc.stats();
+        let slack = (st.data_pages * PAGE_SIZE / COMPACT_SLACK_DIV).max(COMPACT_MIN_FREE);
+        assert!(st.compaction_pages_freed > 0);
+        assert!(st.free_bytes <= 2 * slack);
+        for i in (1..1200).step_by(2) {
+            assert!(b.get(key(pool, 1, i), &mut *dst));
+            fill_text(&mut src, i as u64);
+            assert!(src[..] == dst[..]);
+        }
         Ok(())
     }
 
