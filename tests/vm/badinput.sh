@@ -12,9 +12,6 @@
 # Needs the data disk (for a pool): scripts/vm-run.sh --disk 512M:$(scripts/make-corpus.sh 64) badinput
 . /zc/lib.sh
 
-Z=/sys/kernel/mm/zcache
-z() { cat "$Z/$1"; }
-drop_pc() { sync; echo 1 >/proc/sys/vm/drop_caches; }
 U64_MAX=18446744073709551615
 
 # Leave the system as found: module, mount.

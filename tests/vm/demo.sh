@@ -18,18 +18,6 @@
 #   zc.rand2=N               random reads sampled in the large working set
 . /zc/lib.sh
 
-arg() { sed -n "s/.*zc\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
-meminfo() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
-Z=/sys/kernel/mm/zcache
-z() { cat "$Z/$1" 2>/dev/null || echo 0; }
-disk_sectors() { awk '{print $3}' /sys/block/vda/stat; }
-
-# Readahead: the kernel's usual 128 KiB (virtio-blk reports an optimal I/O
-# size that makes it 8 MiB here), in both phases.
-mount_rw() {
-	mkdir -p "$ZC_DATA"
-	mount -t ext4 -o noatime /dev/vda "$ZC_DATA" && echo 128 >/sys/block/vda/queue/read_ahead_kb
-}
 # remount: a fresh mount, so the page cache of the corpus starts empty.
 remount() {
 	cd / && umount "$ZC_DATA" && sync && echo 3 >/proc/sys/vm/drop_caches
@@ -63,7 +51,7 @@ if [ "$mode" = calib ]; then
 		mount_rw && cd "$ZC_DATA" || exit 1
 		zc_reread seq /tmp/ws2.md5 >/dev/null || fail "calibration pass 1 (zcache): data"
 		zc_reread seq /tmp/ws2.md5 >/dev/null || fail "calibration pass 2 (zcache): data"
-		info "R cap when=zc data_kb=$(($(meminfo Cached) - base)) zc_kb=$(($(z pages_stored) * 4)) stored=$(z pages_stored) orig=$(z orig_data_size) compr=$(z compr_data_size) mem_used=$(z mem_used_total) memlimit=$(z memlimit) evicted_lru=$(z evicted_lru) evicted_shrinker=$(z evicted_shrinker) alloc_failures=$(z alloc_failures) pools=$(z pool_count)"
+		info "R cap when=zc data_kb=$(($(meminfo Cached) - base)) zc_kb=$(($(zq pages_stored) * 4)) stored=$(zq pages_stored) orig=$(zq orig_data_size) compr=$(zq compr_data_size) mem_used=$(zq mem_used_total) memlimit=$(zq memlimit) evicted_lru=$(zq evicted_lru) evicted_shrinker=$(zq evicted_shrinker) alloc_failures=$(zq alloc_failures) pools=$(zq pool_count)"
 		cd / && umount "$ZC_DATA"
 		rmmod zcache
 	else
@@ -82,14 +70,14 @@ lzo_bench start
 run_pass() {
 	local phase=$1 name=$2 ws=$3 out rc s0 s1 h0 g0 p0 e0 i0 r0 es0 a0 t0 t1
 	shift 3
-	s0=$(disk_sectors) h0=$(z hits) g0=$(z gets) p0=$(z puts) e0=$(z evicted_lru)
-	i0=$(z invalidates) r0=$(z rejected_incompressible) es0=$(z evicted_shrinker) a0=$(z alloc_failures)
+	s0=$(disk_rd) h0=$(zq hits) g0=$(zq gets) p0=$(zq puts) e0=$(zq evicted_lru)
+	i0=$(zq invalidates) r0=$(zq rejected_incompressible) es0=$(zq evicted_shrinker) a0=$(zq alloc_failures)
 	t0=$(awk '{print $1}' /proc/uptime)
 	out=$("$@")
 	rc=$?
 	t1=$(awk '{print $1}' /proc/uptime)
-	s1=$(disk_sectors)
-	info "R pass phase=$phase name=$name ws=$ws $out disk_kb=$(((s1 - s0) / 2)) hits=$(($(z hits) - h0)) gets=$(($(z gets) - g0)) puts=$(($(z puts) - p0)) evicted_lru=$(($(z evicted_lru) - e0)) evicted_shrinker=$(($(z evicted_shrinker) - es0)) alloc_failures=$(($(z alloc_failures) - a0)) invalidates=$(($(z invalidates) - i0)) rejected=$(($(z rejected_incompressible) - r0)) stored=$(z pages_stored) zero=$(z zero_pages) orig=$(z orig_data_size) compr=$(z compr_data_size) mem_used=$(z mem_used_total) cached_kb=$(meminfo Cached) free_kb=$(meminfo MemFree) elapsed=$t0-$t1"
+	s1=$(disk_rd)
+	info "R pass phase=$phase name=$name ws=$ws $out disk_kb=$(((s1 - s0) / 2)) hits=$(($(zq hits) - h0)) gets=$(($(zq gets) - g0)) puts=$(($(zq puts) - p0)) evicted_lru=$(($(zq evicted_lru) - e0)) evicted_shrinker=$(($(zq evicted_shrinker) - es0)) alloc_failures=$(($(zq alloc_failures) - a0)) invalidates=$(($(zq invalidates) - i0)) rejected=$(($(zq rejected_incompressible) - r0)) stored=$(zq pages_stored) zero=$(zq zero_pages) orig=$(zq orig_data_size) compr=$(zq compr_data_size) mem_used=$(zq mem_used_total) cached_kb=$(meminfo Cached) free_kb=$(meminfo MemFree) elapsed=$t0-$t1"
 	check "$phase $name: every byte read back matches the source" test "$rc" = 0
 }
 
@@ -120,7 +108,7 @@ else
 	fail "insmod zcache (the passes below run without it)"
 fi
 mount_rw && cd "$ZC_DATA" || exit 1
-info "R mem when=zc total_kb=$(meminfo MemTotal) avail_kb=$(meminfo MemAvailable) free_kb=$(meminfo MemFree) memlimit=$(z memlimit) pools=$(z pool_count)"
+info "R mem when=zc total_kb=$(meminfo MemTotal) avail_kb=$(meminfo MemAvailable) free_kb=$(meminfo MemFree) memlimit=$(zq memlimit) pools=$(zq pool_count)"
 phase zc
 # The numeric files only (when_full shows a choice, with spaces).
 info "R sysfs $(cd "$Z" 2>/dev/null && for f in *; do [ -f "$f" ] && [ "$f" != when_full ] && printf '%s=%s ' "$f" "$(cat "$f")"; done)"
@@ -139,7 +127,7 @@ if [ -f "$Z/when_full" ]; then
 	run_pass zcrej big1 ws2 zc_reread seq /tmp/ws2.md5
 	run_pass zcrej big2 ws2 zc_reread seq /tmp/ws2.md5
 	run_pass zcrej bigrand ws2 zc_reread rand /tmp/ws2.md5 blocks.bin 3 "$rand2"
-	info "R rejfull rejected_full=$(z rejected_full) evicted_lru=$(z evicted_lru) evicted_shrinker=$(z evicted_shrinker)"
+	info "R rejfull rejected_full=$(zq rejected_full) evicted_lru=$(zq evicted_lru) evicted_shrinker=$(zq evicted_shrinker)"
 	echo evict-lru >"$Z/when_full"
 fi
 lzo_bench end

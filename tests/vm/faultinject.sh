@@ -14,10 +14,7 @@
 # Needs the data disk: scripts/vm-run.sh --variant debug --disk 512M:$(scripts/make-corpus.sh 64) faultinject
 . /zc/lib.sh
 
-Z=/sys/kernel/mm/zcache
 D=/sys/kernel/debug
-z() { cat "$Z/$1"; }
-drop_pc() { sync; echo 1 >/proc/sys/vm/drop_caches; }
 stats() {
 	info "$1: puts $(z puts) gets $(z gets) hits $(z hits) stored $(z pages_stored) mem_used $(z mem_used_total) alloc_failures $(z alloc_failures) rejected_limit $(z rejected_limit)"
 }
@@ -32,12 +29,7 @@ rmmod ccbackend 2>/dev/null
 rmmod zcache 2>/dev/null
 mount_data
 drop_caches
-KMEMLEAK=""
-if [ -w "$D/kmemleak" ]; then
-	KMEMLEAK=$D/kmemleak
-	echo scan >"$KMEMLEAK"
-	echo clear >"$KMEMLEAK"
-fi
+kmemleak_clear
 check "insmod zcache (memlimit 256M)" load zcache memlimit=256M
 mod=$(awk '$1 == "zcache" {print $2, $6}' /proc/modules)
 mod_size=${mod% *}
@@ -158,17 +150,7 @@ else
 fi
 check "rmmod zcache" rmmod zcache
 if [ -n "$KMEMLEAK" ]; then
-	# A scan fails once kmemleak has disabled itself (e.g. out of memory).
-	check "kmemleak is still active" sh -c "echo scan >$KMEMLEAK"
-	sleep 1
-	echo scan >"$KMEMLEAK"
-	cat "$KMEMLEAK" >/tmp/kmemleak
-	leaks=$(grep -c unreferenced /tmp/kmemleak)
-	ours=$(awk '/^unreferenced object/ {if (n) c += hit; n = 1; hit = 0}
-		/zcache|cleancache|0xffffffff[ac][0-9a-f]/ {hit = 1}
-		END {if (n) c += hit; print c + 0}' /tmp/kmemleak)
-	info "kmemleak: $leaks unreferenced objects, $ours attributable to zcache or cleancache"
-	[ "$leaks" = 0 ] || head -n 60 /tmp/kmemleak
+	check "kmemleak is still active" kmemleak_scan
 	check_eq "kmemleak: nothing leaked on the failure paths" 0 "$ours"
 fi
 check "the whole corpus is intact" verify_data

@@ -19,12 +19,6 @@
 #   zc.fio_compress=P     buffer_compress_percentage of the layout
 . /zc/lib.sh
 
-arg() { sed -n "s/.*zc\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
-meminfo() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
-Z=/sys/kernel/mm/zcache
-z() { cat "$Z/$1" 2>/dev/null || echo 0; }
-disk_rd() { awk '{print $3}' /sys/block/vda/stat; }
-
 mib=$(arg fio_mib)
 limits=$(arg fio_limits)
 theta=$(arg fio_theta)
@@ -35,10 +29,6 @@ compress=$(arg fio_compress)
 	{ fail "missing zc.fio_* parameters"; exit 1; }
 FILE=$ZC_DATA/fio-zipf.dat
 
-mount_rw() {
-	mkdir -p "$ZC_DATA"
-	mount -t ext4 -o noatime /dev/vda "$ZC_DATA" && echo 128 >/sys/block/vda/queue/read_ahead_kb
-}
 # unload: the data disk unmounted, zcache unloaded, nothing cached.
 unload() {
 	cd /
@@ -76,7 +66,7 @@ for lim in $(echo "$limits" | tr ',' ' '); do
 	# which Zipf reads at queue depth 1 would take minutes to do; then Zipf.
 	dd if="$FILE" of=/dev/null bs=1M 2>/dev/null
 	zipf "$warm" >/dev/null
-	r0=$(disk_rd) h0=$(z hits) g0=$(z gets) p0=$(z puts) e0=$(z evicted_lru) es0=$(z evicted_shrinker)
+	r0=$(disk_rd) h0=$(zq hits) g0=$(zq gets) p0=$(zq puts) e0=$(zq evicted_lru) es0=$(zq evicted_shrinker)
 	t0=$(awk '{print $1}' /proc/uptime)
 	out=$(zipf "$run")
 	t1=$(awk '{print $1}' /proc/uptime)
@@ -88,16 +78,16 @@ for lim in $(echo "$limits" | tr ',' ' '); do
 		echo "$out" | tail -n 20
 		continue
 	fi
-	info "R fio limit=$lim $figs disk_rd_kb=$((($(disk_rd) - r0) / 2)) hits=$(($(z hits) - h0)) gets=$(($(z gets) - g0)) puts=$(($(z puts) - p0)) evicted_lru=$(($(z evicted_lru) - e0)) evicted_shrinker=$(($(z evicted_shrinker) - es0)) stored=$(z pages_stored) orig=$(z orig_data_size) compr=$(z compr_data_size) mem_used=$(z mem_used_total) memlimit=$(z memlimit) cached_kb=$(meminfo Cached) free_kb=$(meminfo MemFree) elapsed=$t0-$t1"
+	info "R fio limit=$lim $figs disk_rd_kb=$((($(disk_rd) - r0) / 2)) hits=$(($(zq hits) - h0)) gets=$(($(zq gets) - g0)) puts=$(($(zq puts) - p0)) evicted_lru=$(($(zq evicted_lru) - e0)) evicted_shrinker=$(($(zq evicted_shrinker) - es0)) stored=$(zq pages_stored) orig=$(zq orig_data_size) compr=$(zq compr_data_size) mem_used=$(zq mem_used_total) memlimit=$(zq memlimit) cached_kb=$(meminfo Cached) free_kb=$(meminfo MemFree) elapsed=$t0-$t1"
 done
 
 # With the last memlimit still loaded: drop the clean pages (into zcache),
 # read the whole file back, compare with what was laid out.
 sync
 echo 1 >/proc/sys/vm/drop_caches
-h0=$(z hits)
+h0=$(zq hits)
 md5_b=$(md5sum "$FILE" | cut -d' ' -f1)
-hits=$(($(z hits) - h0))
+hits=$(($(zq hits) - h0))
 info "R check md5_layout=$md5_ref md5_end=$md5_b hits=$hits"
 check_eq "fio file read back at the end ($hits zcache hits) equals the file laid out" "$md5_ref" "$md5_b"
 grep -q '^zcache ' /proc/modules && check_gt "the read after drop_caches hit zcache" "$hits" 0

@@ -17,12 +17,7 @@
 #   zc.memlimit=SIZE  zcache's memlimit (insmod parameter)
 . /zc/lib.sh
 
-arg() { sed -n "s/.*zc\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
-meminfo() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
-Z=/sys/kernel/mm/zcache
-z() { cat "$Z/$1" 2>/dev/null || echo 0; }
-# Sectors read and written on the data disk.
-disk_rd() { awk '{print $3}' /sys/block/vda/stat; }
+# Sectors written on the data disk (disk_rd: read).
 disk_wr() { awk '{print $7}' /sys/block/vda/stat; }
 
 size_kb=$(arg io_kb)
@@ -31,19 +26,11 @@ memlimit=$(arg memlimit)
 [ -n "$size_kb" ] && [ -n "$rec" ] && [ -n "$memlimit" ] || { fail "missing zc.io_kb, zc.io_rec or zc.memlimit"; exit 1; }
 FILE=$ZC_DATA/iozone.tmp
 
-# The kernel's usual 128 KiB readahead (virtio-blk's optimal I/O size would
-# make it 8 MiB), as in the demo.
-mount_rw() {
-	mkdir -p "$ZC_DATA"
-	mount -t ext4 -o noatime /dev/vda "$ZC_DATA" && echo 128 >/sys/block/vda/queue/read_ahead_kb
-}
-purge() { sync; echo 1 >/proc/sys/vm/drop_caches; }
-
 # iozone_test MODE TEST: one iozone run of test TEST (0 write/rewrite, 1
 # read/re-read, 2 random read/write) with the disk and zcache counters over it.
 iozone_test() {
 	local mode=$1 t=$2 out figs r0 w0 h0 g0 p0 e0 es0 t0 t1
-	r0=$(disk_rd) w0=$(disk_wr) h0=$(z hits) g0=$(z gets) p0=$(z puts) e0=$(z evicted_lru) es0=$(z evicted_shrinker)
+	r0=$(disk_rd) w0=$(disk_wr) h0=$(zq hits) g0=$(zq gets) p0=$(zq puts) e0=$(zq evicted_lru) es0=$(zq evicted_shrinker)
 	t0=$(awk '{print $1}' /proc/uptime)
 	out=$(cd /tmp && iozone -i "$t" -w -f "$FILE" -s "${size_kb}k" -r "${rec}k" -R 2>&1)
 	t1=$(awk '{print $1}' /proc/uptime)
@@ -59,16 +46,16 @@ iozone_test() {
 		echo "$out" | tail -n 20
 		return 1
 	fi
-	info "R io mode=$mode test=$t ${figs}disk_rd_kb=$((($(disk_rd) - r0) / 2)) disk_wr_kb=$((($(disk_wr) - w0) / 2)) hits=$(($(z hits) - h0)) gets=$(($(z gets) - g0)) puts=$(($(z puts) - p0)) evicted_lru=$(($(z evicted_lru) - e0)) evicted_shrinker=$(($(z evicted_shrinker) - es0)) stored=$(z pages_stored) orig=$(z orig_data_size) compr=$(z compr_data_size) mem_used=$(z mem_used_total) cached_kb=$(meminfo Cached) free_kb=$(meminfo MemFree) elapsed=$t0-$t1"
+	info "R io mode=$mode test=$t ${figs}disk_rd_kb=$((($(disk_rd) - r0) / 2)) disk_wr_kb=$((($(disk_wr) - w0) / 2)) hits=$(($(zq hits) - h0)) gets=$(($(zq gets) - g0)) puts=$(($(zq puts) - p0)) evicted_lru=$(($(zq evicted_lru) - e0)) evicted_shrinker=$(($(zq evicted_shrinker) - es0)) stored=$(zq pages_stored) orig=$(zq orig_data_size) compr=$(zq compr_data_size) mem_used=$(zq mem_used_total) cached_kb=$(meminfo Cached) free_kb=$(meminfo MemFree) elapsed=$t0-$t1"
 }
 
 run_mode() {
 	local mode=$1
 	rm -f "$FILE"
 	iozone_test "$mode" 0 || return 1
-	purge
+	drop_pc
 	iozone_test "$mode" 1 || return 1
-	purge
+	drop_pc
 	iozone_test "$mode" 2 || return 1
 }
 
@@ -89,7 +76,7 @@ else
 	fail "insmod zcache (the with-zcache runs below run without it)"
 fi
 mount_rw || { fail "mount the data disk"; exit 1; }
-info "R mem mode=zc total_kb=$(meminfo MemTotal) avail_kb=$(meminfo MemAvailable) memlimit=$(z memlimit) pools=$(z pool_count)"
+info "R mem mode=zc total_kb=$(meminfo MemTotal) avail_kb=$(meminfo MemAvailable) memlimit=$(zq memlimit) pools=$(zq pool_count)"
 run_mode zc
 
 # The file as written, read back: once as it is, once after its clean pages
@@ -97,10 +84,10 @@ run_mode zc
 # the same as in the run without zcache (iozone writes a fixed pattern).
 sync
 md5_a=$(md5sum "$FILE" | cut -d' ' -f1)
-purge
-h0=$(z hits)
+drop_pc
+h0=$(zq hits)
 md5_b=$(md5sum "$FILE" | cut -d' ' -f1)
-hits=$(($(z hits) - h0))
+hits=$(($(zq hits) - h0))
 info "R check md5_nozc=$md5_nozc md5_zc=$md5_a md5_zc_after_drop=$md5_b hits=$hits"
 check_eq "iozone file read back through zcache ($hits zcache hits) equals the file as written" "$md5_a" "$md5_b"
 grep -q '^zcache ' /proc/modules && check_gt "the read after drop_caches hit zcache" "$hits" 0

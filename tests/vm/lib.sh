@@ -34,6 +34,9 @@ load() {
 }
 
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# Page cache only: "echo 3" (drop_caches) also runs the shrinkers, which
+# would empty zcache right after filling it.
+drop_pc() { sync; echo 1 >/proc/sys/vm/drop_caches; }
 
 # dmesg lines logged since the last mark_dmesg call.
 mark_dmesg() { ZC_DMESG_MARK=$(dmesg | wc -l); }
@@ -82,3 +85,54 @@ mount_data() {
 umount_data() { umount "$ZC_DATA"; }
 # verify_data: every corpus file matches its checksum.
 verify_data() { (cd "$ZC_DATA" && md5sum -c -s MD5SUMS); }
+
+# zcache's sysfs directory. `z FILE` reads one of its files; `zq FILE` reads
+# 0 when the file is not there (zcache not loaded), for figures.
+Z=/sys/kernel/mm/zcache
+z() { cat "$Z/$1"; }
+zq() { cat "$Z/$1" 2>/dev/null || echo 0; }
+
+# arg NAME: the value of zc.NAME=... on the kernel command line.
+arg() { sed -n "s/.*zc\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+# meminfo FIELD: a /proc/meminfo field, in KiB.
+meminfo() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
+# disk_rd: sectors read from the data disk (vda) so far.
+disk_rd() { awk '{print $3}' /sys/block/vda/stat; }
+
+# mount_rw: the data disk at $ZC_DATA, rw, noatime, with the kernel's usual
+# 128 KiB readahead (virtio-blk's optimal I/O size makes it 8 MiB otherwise),
+# for the benchmarks.
+mount_rw() {
+	mkdir -p "$ZC_DATA"
+	mount -t ext4 -o noatime /dev/vda "$ZC_DATA" && echo 128 >/sys/block/vda/queue/read_ahead_kb
+}
+
+# Debug kernels: kmemleak's control file (empty without kmemleak).
+KMEMLEAK=""
+[ -w /sys/kernel/debug/kmemleak ] && KMEMLEAK=/sys/kernel/debug/kmemleak
+# kmemleak_clear: forget what kmemleak found so far.
+kmemleak_clear() {
+	[ -n "$KMEMLEAK" ] || return 0
+	echo scan >"$KMEMLEAK"
+	echo clear >"$KMEMLEAK"
+}
+# kmemleak_scan: scans (twice: an object is reported once seen unreferenced
+# in two scans), prints the count and the first lines of the report, and
+# sets $leaks (unreferenced objects) and $ours (those allocated by zcache or
+# cleancache, still symbolized, or by code at a module address, bare
+# 0xffffffffa/c... once zcache is unloaded). Fails if the first scan fails:
+# kmemleak disabled itself (e.g. out of memory).
+kmemleak_scan() {
+	local rc=0
+	echo scan 2>/dev/null >"$KMEMLEAK" || rc=1
+	sleep 1
+	echo scan 2>/dev/null >"$KMEMLEAK"
+	cat "$KMEMLEAK" >/tmp/kmemleak
+	leaks=$(grep -c unreferenced /tmp/kmemleak)
+	ours=$(awk '/^unreferenced object/ {if (n) c += hit; n = 1; hit = 0}
+		/zcache|cleancache|0xffffffff[ac][0-9a-f]/ {hit = 1}
+		END {if (n) c += hit; print c + 0}' /tmp/kmemleak)
+	info "kmemleak: $leaks unreferenced objects, $ours attributable to zcache or cleancache"
+	[ "$leaks" = 0 ] || head -n 60 /tmp/kmemleak
+	return $rc
+}

@@ -15,12 +15,7 @@
 # Needs the data disk: scripts/vm-run.sh --disk 512M:$(scripts/make-corpus.sh 64) torture
 . /zc/lib.sh
 
-Z=/sys/kernel/mm/zcache
-z() { cat "$Z/$1" 2>/dev/null || echo 0; }
-drop_pc() { sync; echo 1 >/proc/sys/vm/drop_caches; }
 DIR=$ZC_DATA/torture
-KMEMLEAK=""
-[ -w /sys/kernel/debug/kmemleak ] && KMEMLEAK=/sys/kernel/debug/kmemleak
 secs=$(sed -n 's/.*zc\.torture=\([0-9]*\).*/\1/p' /proc/cmdline)
 if [ -z "$secs" ]; then
 	secs=30
@@ -34,13 +29,13 @@ phase2=$((secs - phase1))
 T_PUTS=0 T_GETS=0 T_HITS=0 T_EVLRU=0 T_EVSHR=0 T_INV=0 T_AF=0
 acc() {
 	[ -d "$Z" ] || return 0
-	T_PUTS=$((T_PUTS + $(z puts))) T_GETS=$((T_GETS + $(z gets)))
-	T_HITS=$((T_HITS + $(z hits))) T_EVLRU=$((T_EVLRU + $(z evicted_lru)))
-	T_EVSHR=$((T_EVSHR + $(z evicted_shrinker))) T_INV=$((T_INV + $(z invalidates)))
-	T_AF=$((T_AF + $(z alloc_failures)))
+	T_PUTS=$((T_PUTS + $(zq puts))) T_GETS=$((T_GETS + $(zq gets)))
+	T_HITS=$((T_HITS + $(zq hits))) T_EVLRU=$((T_EVLRU + $(zq evicted_lru)))
+	T_EVSHR=$((T_EVSHR + $(zq evicted_shrinker))) T_INV=$((T_INV + $(zq invalidates)))
+	T_AF=$((T_AF + $(zq alloc_failures)))
 }
 stats() {
-	info "$1: puts $(z puts) gets $(z gets) hits $(z hits) stored $(z pages_stored) mem_used $(z mem_used_total) memlimit $(z memlimit) evicted_lru $(z evicted_lru) evicted_shrinker $(z evicted_shrinker) invalidates $(z invalidates) alloc_failures $(z alloc_failures) pools $(z pool_count)"
+	info "$1: puts $(zq puts) gets $(zq gets) hits $(zq hits) stored $(zq pages_stored) mem_used $(zq mem_used_total) memlimit $(zq memlimit) evicted_lru $(zq evicted_lru) evicted_shrinker $(zq evicted_shrinker) invalidates $(zq invalidates) alloc_failures $(zq alloc_failures) pools $(zq pool_count)"
 }
 
 # Chaos counters: actions tried and actions that failed.
@@ -131,10 +126,7 @@ rmmod ccbackend 2>/dev/null
 rmmod zcache 2>/dev/null
 mount_data
 drop_caches
-if [ -n "$KMEMLEAK" ]; then
-	echo scan >"$KMEMLEAK"
-	echo clear >"$KMEMLEAK"
-fi
+kmemleak_clear
 t_start=$(cut -d. -f1 /proc/uptime)
 check "insmod zcache (memlimit 32M)" load zcache memlimit=32M
 mkdir -p "$DIR"
@@ -149,17 +141,17 @@ stats "after phase 1 (counters since the last insmod)"
 drop_pc
 cat "$DIR"/torture.* >/dev/null
 drop_pc
-held=$(z pages_stored)
+held=$(zq pages_stored)
 check "umount while zcache holds pages of the filesystem ($held pages)" umount_data
-check_eq "unmounting dropped the pool" 0 "$(z pool_count)"
-check_eq "unmounting dropped its pages" 0 "$(z pages_stored)"
+check_eq "unmounting dropped the pool" 0 "$(zq pool_count)"
+check_eq "unmounting dropped its pages" 0 "$(zq pages_stored)"
 mount_data
-check_eq "mounting again made a pool" 1 "$(z pool_count)"
+check_eq "mounting again made a pool" 1 "$(zq pool_count)"
 check "after the remount every file reads back as written (from disk)" sh -c "cd $DIR && md5sum -c -s /tmp/torture.md5"
 drop_pc
-h0=$(z hits)
+h0=$(zq hits)
 check "and again after drop_caches (from zcache)" sh -c "cd $DIR && md5sum -c -s /tmp/torture.md5"
-check_gt "those reads were zcache hits" "$(z hits)" "$h0"
+check_gt "those reads were zcache hits" "$(zq hits)" "$h0"
 
 # --- phase 2 ------------------------------------------------------------------------
 torture 2 "$phase2" 2
@@ -180,7 +172,7 @@ check_eq "every remount succeeded" 0 "$N_REMOUNT_BAD"
 check_eq "every memlimit write was accepted" 0 "$N_LIMIT_BAD"
 check_eq "every memory hog got its memory" 0 "$N_HOG_BAD"
 check "no OOM kill" sh -c "! dmesg | grep -q 'Out of memory'"
-check "mem_used_total <= memlimit" test "$(z mem_used_total)" -le "$(z memlimit)"
+check "mem_used_total <= memlimit" test "$(zq mem_used_total)" -le "$(zq memlimit)"
 check "the corpus is intact" verify_data
 
 rm -rf "$DIR"
@@ -190,16 +182,7 @@ if [ -n "$KMEMLEAK" ]; then
 	# Objects allocated by zcache (still symbolized in the report) or by
 	# code at a module address (zcache is unloaded: bare 0xffffffffa/c...).
 	# A scan fails once kmemleak has disabled itself (e.g. out of memory).
-	check "kmemleak is still active" sh -c "echo scan >$KMEMLEAK"
-	sleep 1
-	echo scan >"$KMEMLEAK"
-	cat "$KMEMLEAK" >/tmp/kmemleak
-	leaks=$(grep -c unreferenced /tmp/kmemleak)
-	ours=$(awk '/^unreferenced object/ {if (n) c += hit; n = 1; hit = 0}
-		/zcache|cleancache|0xffffffff[ac][0-9a-f]/ {hit = 1}
-		END {if (n) c += hit; print c + 0}' /tmp/kmemleak)
-	info "kmemleak: $leaks unreferenced objects, $ours attributable to zcache or cleancache"
-	[ "$leaks" = 0 ] || head -n 60 /tmp/kmemleak
+	check "kmemleak is still active" kmemleak_scan
 	check_eq "kmemleak: no object leaked by zcache or cleancache" 0 "$ours"
 fi
 check "umount at the end" umount_data

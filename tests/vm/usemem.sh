@@ -9,10 +9,7 @@
 # Needs the data disk: scripts/vm-run.sh --disk 512M:$(scripts/make-corpus.sh 64) usemem
 . /zc/lib.sh
 
-Z=/sys/kernel/mm/zcache
-z() { cat "$Z/$1"; }
 # Page cache only: "echo 3" also runs the shrinkers (zcache's empties it).
-drop_pc() { sync; echo 1 >/proc/sys/vm/drop_caches; }
 mi() { awk -v k="$1:" '$1 == k {print int($2 / 1024)}' /proc/meminfo; }
 MiB=1048576
 FILL=$ZC_DATA/usemem-fill

@@ -7,11 +7,6 @@
 # Needs the data disk: scripts/vm-run.sh --disk 512M:$(scripts/make-corpus.sh 64) zcache
 . /zc/lib.sh
 
-Z=/sys/kernel/mm/zcache
-z() { cat "$Z/$1"; }
-# Page cache only: "echo 3" (lib.sh's drop_caches) also runs the shrinkers,
-# which would empty zcache right after filling it.
-drop_pc() { sync; echo 1 >/proc/sys/vm/drop_caches; }
 # cache_files FILE...: read FILEs, then evict them into zcache.
 cache_files() {
 	drop_pc
@@ -30,12 +25,7 @@ check "corpus verifies before zcache" verify_data
 drop_caches
 
 # Debug kernels: forget what kmemleak found before this script.
-KMEMLEAK=""
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	KMEMLEAK=/sys/kernel/debug/kmemleak
-	echo scan >"$KMEMLEAK"
-	echo clear >"$KMEMLEAK"
-fi
+kmemleak_clear
 
 # --- load -------------------------------------------------------------------
 check "insmod ccbackend (another backend)" load ccbackend
@@ -280,11 +270,7 @@ check "exit message" sh -c "dmesg | grep -q 'zcache: unloaded'"
 check "corpus verifies after rmmod" verify_data
 # Debug kernels: kmemleak finds nothing new since before zcache was loaded.
 if [ -n "$KMEMLEAK" ]; then
-	echo scan >"$KMEMLEAK"
-	sleep 1
-	echo scan >"$KMEMLEAK"
-	leaks=$(grep -c unreferenced "$KMEMLEAK")
-	[ "$leaks" = 0 ] || head -n 40 "$KMEMLEAK"
+	kmemleak_scan
 	check_eq "kmemleak: no object leaked while zcache was loaded" 0 "$leaks"
 fi
 rm -f "$ZC_DATA/zero" "$ZC_DATA/random"
