@@ -54,8 +54,8 @@ use kernel::rbtree::RBTree;
 use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
 
 use crate::bcache::{
-    HasLruLink, Index, InsertError, Lru, LruLink, PooledCache, PooledIndex, Watermark, GLOBAL_LRU,
-    POOL_LRU,
+    HasLruLink, Index, InsertError, Lru, LruCharge, LruLink, PooledCache, PooledIndex, Watermark,
+    GLOBAL_LRU, POOL_LRU,
 };
 use crate::pages::{KernelPages, GFP_PUT};
 use crate::percpu::{CompressBufs, Counters, Event};
@@ -135,19 +135,89 @@ pub(crate) struct Key {
     index: usize,
 }
 
-/// A stored page.
+/// A stored page: 64 bytes, one `kmalloc-64` object (checked at build
+/// time). The key is kept unpacked from [`Key`] (whose `InodeKey` and pool
+/// id would pad it to 32 bytes) and the charged cost in 16 bits.
 ///
 /// # Invariants
 ///
-/// `handle` is `None` for a zero-filled page, otherwise it names a live chunk
-/// of the backend's allocator holding the LZO1X-1 stream of the page. An
-/// entry is allocated with `KBox` and, while stored, owned by the cache.
+/// - `handle` is `None` for a zero-filled page, otherwise it names a live
+///   chunk of the backend's allocator holding the LZO1X-1 stream of the page.
+/// - `pool`, `ino`, `generation` and `index` are the key the entry is stored
+///   under, and never change; `pool < MAX_POOLS`.
+/// - `cost` is what the LRUs charged for the entry while it is on them
+///   ([`LruCharge`]), written only by them under the cache lock.
+///
+/// An entry is allocated with `KBox` and, while stored, owned by the cache.
 pub(crate) struct Entry {
     global: LruLink,
     pool_link: LruLink,
     handle: Option<Handle>,
-    key: Key,
+    ino: u64,
+    index: usize,
+    generation: u32,
+    cost: Cell<u16>,
+    pool: u8,
 }
+
+const _: () = assert!(core::mem::size_of::<Entry>() <= 64);
+const _: () = assert!(MAX_POOLS <= u8::MAX as usize + 1);
+
+impl Entry {
+    /// A new entry for `key`, on no LRU; `None` if `key.pool` is not a valid
+    /// pool id (`>= MAX_POOLS`).
+    fn new(key: &Key, handle: Option<Handle>) -> Option<Self> {
+        let pool = u8::try_from(key.pool)
+            .ok()
+            .filter(|&p| usize::from(p) < MAX_POOLS)?;
+        Some(Self {
+            global: LruLink::new(),
+            pool_link: LruLink::new(),
+            handle,
+            ino: key.inode.ino,
+            index: key.index,
+            generation: key.inode.generation,
+            cost: Cell::new(0),
+            pool,
+        })
+    }
+
+    /// The key the entry is stored under.
+    fn key(&self) -> Key {
+        Key {
+            pool: u32::from(self.pool),
+            inode: InodeKey {
+                ino: self.ino,
+                generation: self.generation,
+            },
+            index: self.index,
+        }
+    }
+
+    /// The pool id, as an index into the pool tables.
+    fn pool(&self) -> usize {
+        usize::from(self.pool)
+    }
+}
+
+/// The cost (bytes, at most [`entry_cost`] of half a page) fits in 16 bits.
+impl LruCharge for Entry {
+    fn charged(&self) -> u64 {
+        u64::from(self.cost.get())
+    }
+
+    fn set_charged(&self, cost: u64) -> bool {
+        match u16::try_from(cost) {
+            Ok(c) => {
+                self.cost.set(c);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+const _: () = assert!(entry_cost(PAGE_SIZE / 2) <= u16::MAX as u64);
 
 // SAFETY: `OFFSET` is the offset of the `LruLink` field `global`.
 unsafe impl HasLruLink<GLOBAL_LRU> for Entry {
@@ -240,7 +310,7 @@ unsafe impl Index for ZIndex {
     type Error = Error;
 
     fn key_of(&self, entry: &Entry) -> Key {
-        entry.key
+        entry.key()
     }
 
     fn get(&self, key: &Key) -> Option<NonNull<Entry>> {
@@ -297,7 +367,7 @@ unsafe impl PooledIndex for ZIndex {
     type Pool = u32;
 
     fn pool_of(&self, entry: &Entry) -> u32 {
-        entry.key.pool
+        u32::from(entry.pool)
     }
 
     fn pool_lru(&self, pool: u32) -> Option<&Lru<Entry, POOL_LRU>> {
@@ -320,7 +390,7 @@ struct Store {
 impl Store {
     /// Accounts a new entry in the gauges.
     fn account(&mut self, entry: &Entry, compressed_len: usize) {
-        let ps = self.pools.get_mut(entry.key.pool as usize);
+        let ps = self.pools.get_mut(entry.pool());
         match entry.handle {
             None => {
                 self.zero_pages = self.zero_pages.saturating_add(1);
@@ -348,7 +418,7 @@ impl Store {
     unsafe fn release(&mut self, entry: NonNull<Entry>) {
         // SAFETY: By the function's safety requirements.
         let entry = unsafe { KBox::from_raw(entry.as_ptr()) };
-        let ps = self.pools.get_mut(entry.key.pool as usize);
+        let ps = self.pools.get_mut(entry.pool());
         match entry.handle {
             None => {
                 self.zero_pages = self.zero_pages.saturating_sub(1);
@@ -390,7 +460,7 @@ impl Store {
     /// As for [`Store::release`].
     unsafe fn evict(&mut self, entry: NonNull<Entry>) {
         // SAFETY: `entry` is valid (caller's contract).
-        let pool = unsafe { entry.as_ref() }.key.pool as usize;
+        let pool = unsafe { entry.as_ref() }.pool();
         if let Some(ps) = self.pools.get_mut(pool) {
             ps.evicted = ps.evicted.saturating_add(1);
         }
@@ -651,18 +721,9 @@ impl Backend {
                 Some(h)
             }
         };
-        let entry = KBox::new(
-            Entry {
-                global: LruLink::new(),
-                pool_link: LruLink::new(),
-                handle,
-                key,
-            },
-            put_flags(),
-        );
-        let entry = match entry {
-            Ok(e) => e,
-            Err(_) => {
+        let entry = match Entry::new(&key, handle).map(|e| KBox::new(e, put_flags())) {
+            Some(Ok(e)) => e,
+            _ => {
                 if let Some(h) = handle {
                     let _ = inner.store.zalloc.free(h);
                 }

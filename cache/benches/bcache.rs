@@ -15,13 +15,24 @@ use std::hint::black_box;
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use bounded_cache::{Cache, HasLruLink, Index, LruLink, Watermark, GLOBAL_LRU};
+use bounded_cache::{Cache, HasLruLink, Index, LruCharge, LruLink, Watermark, GLOBAL_LRU};
 
 const N: usize = 1 << 20;
 
 struct Entry {
     lru: LruLink,
     key: u64,
+}
+
+/// dmu's configuration: every entry costs 1, so nothing is recorded.
+impl LruCharge for Entry {
+    fn charged(&self) -> u64 {
+        1
+    }
+
+    fn set_charged(&self, cost: u64) -> bool {
+        cost == 1
+    }
 }
 
 // SAFETY: `OFFSET` is the offset of the `LruLink` field `lru`.

@@ -37,10 +37,10 @@ fn check(cache: &Cache<MapIndex>) {
     assert_eq!(cache.count(), cache.index().map.len());
     let order = lru_keys(cache.lru());
     assert_eq!(order.len(), cache.count());
-    let sum: u64 = cache.lru().iter().map(|e| e.global.cost()).sum();
+    let sum: u64 = cache.lru().iter().map(|e| e.charged.get()).sum();
     assert_eq!(sum, cache.used());
     for e in cache.lru().iter() {
-        assert_eq!(e.global.cost(), e.cost);
+        assert_eq!(e.charged.get(), e.cost);
         assert!(cache.index().map.contains_key(&e.key));
     }
 }
@@ -510,4 +510,52 @@ fn evict_callback_that_relinks_is_contained() {
     // SAFETY: Popped.
     unsafe { free(v) };
     assert_eq!(t.live(), 0);
+}
+
+/// An entry that records its cost in 16 bits, as zcache's does.
+struct Narrow {
+    lru: bounded_cache::LruLink,
+    cost: core::cell::Cell<u16>,
+}
+
+impl bounded_cache::LruCharge for Narrow {
+    fn charged(&self) -> u64 {
+        u64::from(self.cost.get())
+    }
+
+    fn set_charged(&self, cost: u64) -> bool {
+        match u16::try_from(cost) {
+            Ok(c) => {
+                self.cost.set(c);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+// SAFETY: `OFFSET` is the offset of the `LruLink` field `lru`.
+unsafe impl bounded_cache::HasLruLink<GLOBAL_LRU> for Narrow {
+    const OFFSET: usize = core::mem::offset_of!(Narrow, lru);
+}
+
+#[test]
+fn cost_the_entry_cannot_record_is_too_large() {
+    let mut lru: Lru<Narrow, GLOBAL_LRU> = Lru::new(1 << 20, Watermark::NONE);
+    let mut a = Narrow {
+        lru: bounded_cache::LruLink::new(),
+        cost: core::cell::Cell::new(7),
+    };
+    let pa = NonNull::from(&mut a);
+    // SAFETY: `a` outlives every use of `lru` below and is popped before the end.
+    unsafe {
+        assert_eq!(lru.push_hot(pa, 70_000), Err(InsertError::TooLarge));
+        assert!(!pa.as_ref().lru.is_linked());
+        assert_eq!(pa.as_ref().cost.get(), 7, "nothing recorded on error");
+        assert_eq!((lru.count(), lru.used()), (0, 0));
+        assert_eq!(lru.push_hot(pa, 65_535), Ok(()));
+        assert_eq!(lru.used(), 65_535);
+        assert_eq!(lru.remove(pa), Some(65_535));
+    }
+    assert_eq!((lru.count(), lru.used()), (0, 0));
 }

@@ -40,7 +40,7 @@ fn check(c: &PooledCache<PoolMapIndex>) {
         pool_used += lru.used();
         for e in lru.iter() {
             assert_eq!(e.key.0, p);
-            assert_eq!(e.pool.cost(), e.cost);
+            assert_eq!(e.charged.get(), e.cost);
         }
         // The pool order is the global order restricted to the pool.
         let global_in_pool: Vec<Key> = lru_keys(c.global())
@@ -52,7 +52,7 @@ fn check(c: &PooledCache<PoolMapIndex>) {
     assert_eq!(pool_count, c.count());
     assert_eq!(pool_used, c.used());
     for e in c.global().iter() {
-        assert_eq!(e.global.cost(), e.cost);
+        assert_eq!(e.charged.get(), e.cost);
         assert!(c.index().map.map.contains_key(&e.key));
     }
 }

@@ -3,7 +3,6 @@
 //! The intrusive LRU link embedded in cache entries, and the
 //! `intrusive_collections` adapter that finds it.
 
-use core::cell::Cell;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
@@ -17,33 +16,27 @@ use intrusive_collections::{Adapter, DefaultPointerOps, UnsafeRef};
 /// and [`POOL_LRU`](super::POOL_LRU), for a [`PooledCache`](super::PooledCache)),
 /// and tells the LRU where it is by implementing [`HasLruLink`].
 ///
-/// Besides the list pointers the link records the cost the LRU charged for the
-/// entry, so that unlinking uncharges exactly what was charged, whatever the
-/// entry's owner does to its own fields in between.
+/// The link is only the two list pointers: the cost charged for the entry is
+/// recorded once per entry, through [`LruCharge`], however many LRUs it is on.
 ///
-/// Size: 24 bytes on 64-bit (two pointers and a `u64`).
+/// Size: 16 bytes on 64-bit (two pointers).
 ///
 /// # Invariants
 ///
-/// `cost` is the cost charged to the LRU the link is on while `link` is
-/// linked, and 0 while it is not. Both fields are only written by [`Lru`](super::Lru),
-/// under the exclusive (`&mut`) access the caller's lock provides.
+/// `link` is only written by [`Lru`](super::Lru), under the exclusive
+/// (`&mut`) access the caller's lock provides.
 #[repr(C)]
 pub struct LruLink {
     // First field, so that a pointer to `link` is a pointer to the `LruLink`
     // (`#[repr(C)]`): the adapter relies on it.
     link: Link,
-    cost: Cell<u64>,
 }
 
 impl LruLink {
     /// Creates an unlinked link. `const`, never fails.
     #[inline]
     pub const fn new() -> Self {
-        Self {
-            link: Link::new(),
-            cost: Cell::new(0),
-        }
+        Self { link: Link::new() }
     }
 
     /// Returns whether the link is on an LRU.
@@ -53,18 +46,6 @@ impl LruLink {
     #[inline]
     pub fn is_linked(&self) -> bool {
         self.link.is_linked()
-    }
-
-    /// Returns the cost (caller-defined units) the LRU charged for this entry,
-    /// or 0 if it is not linked. O(1), any context.
-    #[inline]
-    pub fn cost(&self) -> u64 {
-        self.cost.get()
-    }
-
-    #[inline]
-    pub(super) fn set_cost(&self, cost: u64) {
-        self.cost.set(cost);
     }
 }
 
@@ -79,9 +60,31 @@ impl core::fmt::Debug for LruLink {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("LruLink")
             .field("linked", &self.is_linked())
-            .field("cost", &self.cost())
             .finish()
     }
+}
+
+/// Where an entry records the cost (caller-defined units) its LRUs charged
+/// for it, so that unlinking uncharges exactly what was charged.
+///
+/// One record serves every LRU the entry is on: an entry on several LRUs at
+/// once is charged the same cost on each ([`PooledCache`](super::PooledCache)
+/// does so). The entry picks the width of the record: zcache keeps a `u16`
+/// (an entry costs at most a few KiB), dmu a `u64` or nothing at all (cost 1
+/// per entry, see [`LruCharge::set_charged`]).
+///
+/// Both methods are called only by [`Lru`](super::Lru), under the caller's
+/// lock; they must not sleep or panic. They are not `unsafe`: a wrong record
+/// makes the totals wrong (they saturate), never memory unsafe.
+pub trait LruCharge {
+    /// Returns the recorded cost. O(1), any context.
+    fn charged(&self) -> u64;
+
+    /// Records `cost` while the entry is linked on an LRU. Returns `false`,
+    /// and records nothing, if the entry cannot represent `cost` (the insert
+    /// then fails with [`InsertError::TooLarge`](super::InsertError::TooLarge)).
+    /// O(1), any context.
+    fn set_charged(&self, cost: u64) -> bool;
 }
 
 /// Declares that `Self` embeds an [`LruLink`] for the LRU number `ID`.
@@ -97,11 +100,23 @@ impl core::fmt::Debug for LruLink {
 /// field. The easy way to get this right:
 ///
 /// ```
-/// use bounded_cache::{HasLruLink, LruLink, GLOBAL_LRU};
+/// use bounded_cache::{HasLruLink, LruCharge, LruLink, GLOBAL_LRU};
+/// use core::cell::Cell;
 ///
 /// struct Entry {
 ///     lru: LruLink,
+///     cost: Cell<u64>,
 ///     data: u64,
+/// }
+///
+/// impl LruCharge for Entry {
+///     fn charged(&self) -> u64 {
+///         self.cost.get()
+///     }
+///     fn set_charged(&self, cost: u64) -> bool {
+///         self.cost.set(cost);
+///         true
+///     }
 /// }
 ///
 /// // SAFETY: `OFFSET` is the offset of the `LruLink` field `lru`.
@@ -109,7 +124,7 @@ impl core::fmt::Debug for LruLink {
 ///     const OFFSET: usize = core::mem::offset_of!(Entry, lru);
 /// }
 /// ```
-pub unsafe trait HasLruLink<const ID: u64 = 0>: Sized {
+pub unsafe trait HasLruLink<const ID: u64 = 0>: LruCharge + Sized {
     /// Byte offset of the `LruLink` field for LRU `ID` within `Self`.
     const OFFSET: usize;
 

@@ -96,7 +96,7 @@ impl Default for Watermark {
 /// # Invariants
 ///
 /// - `list` holds exactly `count` entries; each is valid (by the contract of
-///   [`Lru::push_hot`]) and its link number `ID` records the cost charged.
+///   [`Lru::push_hot`]) and records the cost charged ([`LruCharge`](super::LruCharge)).
 /// - `used` is the sum of the charged costs of the entries on `list` (no
 ///   overflow: [`Lru::push_hot`] refuses a cost that would overflow it).
 /// - `low == watermark.low(limit)`, hence `low <= limit`.
@@ -213,7 +213,8 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
     /// - [`InsertError::Linked`] if the entry's link number `ID` is already
     ///   on an LRU (this is the check that keeps `intrusive_collections`'
     ///   `push_back` from panicking).
-    /// - [`InsertError::TooLarge`] if `used + cost` would overflow a `u64`.
+    /// - [`InsertError::TooLarge`] if `used + cost` would overflow a `u64`,
+    ///   or the entry cannot record `cost` ([`LruCharge::set_charged`](super::LruCharge::set_charged)).
     ///
     /// Nothing is changed on error.
     ///
@@ -233,7 +234,10 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
         let Some(used) = self.used.checked_add(cost) else {
             return Err(InsertError::TooLarge);
         };
-        link.set_cost(cost);
+        // SAFETY: As above.
+        if !unsafe { entry.as_ref() }.set_charged(cost) {
+            return Err(InsertError::TooLarge);
+        }
         // SAFETY: `entry` is valid and stays valid while on the list (caller's
         // contract), which is what `UnsafeRef` requires.
         let entry = unsafe { UnsafeRef::from_raw(entry.as_ptr()) };
@@ -267,7 +271,8 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
         let mut cursor = unsafe { self.list.cursor_mut_from_ptr(entry.as_ptr()) };
         // The returned `UnsafeRef` owns nothing: dropping it is a no-op.
         let _ = cursor.remove();
-        Some(self.uncharge(link))
+        // SAFETY: The caller guarantees that `entry` points to a valid `E`.
+        Some(self.uncharge(unsafe { entry.as_ref() }))
     }
 
     /// Moves `entry` to the hot end (a cache hit). O(1).
@@ -307,8 +312,7 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
         let entry = UnsafeRef::into_raw(self.list.pop_front()?);
         // SAFETY: Entries on the list are valid (type invariant); `pop_front`
         // unlinked it but did not free it.
-        let link = E::lru_link(unsafe { &*entry });
-        let cost = self.uncharge(link);
+        let cost = self.uncharge(unsafe { &*entry });
         NonNull::new(entry).map(|entry| (entry, cost))
     }
 
@@ -322,8 +326,7 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
         let entry = UnsafeRef::into_raw(self.list.pop_back()?);
         // SAFETY: Entries on the list are valid (type invariant); `pop_back`
         // unlinked it but did not free it.
-        let link = E::lru_link(unsafe { &*entry });
-        let cost = self.uncharge(link);
+        let cost = self.uncharge(unsafe { &*entry });
         NonNull::new(entry).map(|entry| (entry, cost))
     }
 
@@ -447,12 +450,12 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
         self.shrink(usize::MAX, evict)
     }
 
-    /// Marks `link` unlinked-and-uncharged and updates the totals. The caller
-    /// has just unlinked it from `self.list`.
+    /// Uncharges `entry`'s recorded cost from the totals. The caller has just
+    /// unlinked it from `self.list`. The record itself is left as is: the
+    /// entry may still be on another LRU, charged the same cost.
     #[inline]
-    fn uncharge(&mut self, link: &super::LruLink) -> u64 {
-        let cost = link.cost();
-        link.set_cost(0);
+    fn uncharge(&mut self, entry: &E) -> u64 {
+        let cost = entry.charged();
         // Neither can underflow (type invariant: `used` is the sum of the
         // charged costs and `count` the number of entries, including this
         // one); saturate rather than trust it.

@@ -13,7 +13,8 @@
 //!
 //! - [`LruLink`]: the intrusive link an entry embeds, once per LRU it can be
 //!   on; [`HasLruLink<ID>`](HasLruLink) says where it is (`ID` =
-//!   [`GLOBAL_LRU`] or [`POOL_LRU`]).
+//!   [`GLOBAL_LRU`] or [`POOL_LRU`]), and [`LruCharge`] where the entry
+//!   records the cost it was charged (once, whatever the number of links).
 //! - [`Lru`]: one doubly linked list, cold end at the front and hot end at the
 //!   back, with the number and total cost of its entries, a limit and a low
 //!   [`Watermark`]. Usable on its own by code that keeps its own index.
@@ -41,8 +42,8 @@
 //!
 //! The alternative of keeping only per-pool lists and evicting globally from
 //! "the pool with the oldest tail" needs a scan or a heap over pools, and
-//! does not survive pools being touched in between; two links cost 24 bytes
-//! per entry and keep everything O(1).
+//! does not survive pools being touched in between; the second link costs 16
+//! bytes per entry and keeps everything O(1).
 //!
 //! # Hysteresis
 //!
@@ -122,7 +123,7 @@ mod lru;
 mod pooled;
 
 pub use cache::{Cache, Index};
-pub use link::{HasLruLink, LruLink};
+pub use link::{HasLruLink, LruCharge, LruLink};
 pub use lru::{Lru, Watermark};
 pub use pooled::{PooledCache, PooledIndex};
 

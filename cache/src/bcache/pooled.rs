@@ -82,8 +82,8 @@ pub unsafe trait PooledIndex: Index<Entry: HasLruLink<POOL_LRU>> {
 ///
 /// - The entries stored in `index` are exactly the entries on `global`, and
 ///   each is also on the pool `Lru` of its pool (and on no other pool
-///   `Lru`); both links are charged the cost given to
-///   [`PooledCache::insert`].
+///   `Lru`); it is charged on both the cost given to
+///   [`PooledCache::insert`], which it records ([`LruCharge`](super::LruCharge)).
 /// - Whenever no method is running, `global.used() <= global.limit()` and
 ///   every pool's `used() <= limit()`.
 pub struct PooledCache<I: PooledIndex> {

@@ -13,7 +13,9 @@ use std::ptr::NonNull;
 use std::rc::Rc;
 use std::vec::Vec;
 
-use bounded_cache::{HasLruLink, Index, Lru, LruLink, PooledIndex, GLOBAL_LRU, POOL_LRU};
+use bounded_cache::{
+    HasLruLink, Index, Lru, LruCharge, LruLink, PooledIndex, GLOBAL_LRU, POOL_LRU,
+};
 
 /// Pool id of the test entries.
 pub type PoolId = u32;
@@ -43,6 +45,7 @@ impl Tracker {
             pool: LruLink::new(),
             key,
             cost,
+            charged: Cell::new(0),
             serial,
             live: self.live.clone(),
         });
@@ -55,6 +58,8 @@ pub struct Entry {
     pub pool: LruLink,
     pub key: Key,
     pub cost: u64,
+    /// What the LRUs recorded ([`LruCharge`]): `cost` once inserted.
+    pub charged: Cell<u64>,
     /// Unique per allocation, to check each entry comes back exactly once.
     pub serial: u64,
     live: Rc<Cell<usize>>,
@@ -68,6 +73,17 @@ impl Drop for Entry {
         );
         assert!(!self.pool.is_linked(), "entry freed while on a pool LRU");
         self.live.set(self.live.get() - 1);
+    }
+}
+
+impl LruCharge for Entry {
+    fn charged(&self) -> u64 {
+        self.charged.get()
+    }
+
+    fn set_charged(&self, cost: u64) -> bool {
+        self.charged.set(cost);
+        true
     }
 }
 
@@ -110,8 +126,6 @@ impl Returned {
         // SAFETY: Forwarded from the caller.
         let e = unsafe { entry.as_ref() };
         assert!(!e.global.is_linked() && !e.pool.is_linked());
-        assert_eq!(e.global.cost(), 0);
-        assert_eq!(e.pool.cost(), 0);
         // SAFETY: Forwarded from the caller.
         let (key, serial) = unsafe { free(entry) };
         assert!(
