@@ -18,9 +18,32 @@
 
 use super::page::{Loc, Mapped, FIRST_BLOCK, HDR};
 use super::table::Slot;
-use super::{bucket_of, PageNr, PageProvider, Zalloc, MIN_LISTED, NR_BUCKETS, PAGE_SIZE};
+use super::{bucket_of, PageNr, PageProvider, Zalloc, MIN_LISTED, NR_BUCKETS, PAGE_SIZE, USABLE};
 
 impl<P: PageProvider> Zalloc<P> {
+    /// Compacts one page's worth ([`Zalloc::compact`]`(1)`) if the free
+    /// space inside the data pages exceeds `1/slack_div` of them and
+    /// `min_free` bytes, and frees have recently outnumbered allocations.
+    ///
+    /// This is the policy to call after each free of a cache whose entries
+    /// leave at random (zcache: exclusive gets, invalidations): it bounds
+    /// the free space a shrinking allocator keeps, and leaves alone the free
+    /// space that allocations are about to fill (compacting it then makes
+    /// things worse: see the `steady` benchmark). Bounded work, as
+    /// `compact(1)`. Returns the number of pages freed.
+    pub fn compact_if_sparse(&mut self, slack_div: usize, min_free: usize) -> usize {
+        if !self.trend.shrinking() {
+            return 0;
+        }
+        let slack = (self.data_pages * PAGE_SIZE / slack_div.max(1)).max(min_free);
+        // Free bytes in data pages, as `Stats::free_bytes`.
+        let free = (self.data_pages * USABLE).saturating_sub(self.used);
+        if free <= slack {
+            return 0;
+        }
+        self.compact(1)
+    }
+
     /// Compacts: moves chunks out of the sparsest data pages into the free
     /// space of fuller pages and returns every page this empties to the
     /// provider.  Also frees handle-table pages no longer needed.

@@ -258,3 +258,49 @@ fn handle_table_grows_past_one_mid_page() {
     z.free(h).unwrap();
     z.verify().unwrap();
 }
+
+#[test]
+fn compact_if_sparse_waits_for_a_shrinking_allocator() {
+    let heap = HeapPages::fast();
+    let mut z = Zalloc::new(&heap);
+    let mut rng = Rng(7);
+    let mut live: Vec<(Handle, u8, usize)> = Vec::new();
+    for i in 0..3000usize {
+        let size = 200 + rng.below(1800);
+        let h = z.alloc(size).expect("alloc");
+        fill(&mut z, h, i as u8);
+        live.push((h, i as u8, size));
+    }
+    // Allocations and frees in balance: free space stays for the
+    // allocations to fill, however sparse the pages are.
+    for i in 0..3000usize {
+        let (h, _, _) = live.swap_remove(rng.below(live.len()));
+        z.free(h).expect("free");
+        assert_eq!(z.compact_if_sparse(64, 0), 0);
+        let size = 200 + rng.below(1800);
+        let h = z.alloc(size).expect("alloc");
+        fill(&mut z, h, i as u8);
+        live.push((h, i as u8, size));
+    }
+    assert_eq!(z.stats().compaction_moves, 0);
+    // Frees only: the pages it leaves sparse are compacted, down to the
+    // slack, and every chunk keeps its bytes.
+    let mut freed = 0;
+    for _ in 0..2000 {
+        let (h, _, _) = live.swap_remove(rng.below(live.len()));
+        z.free(h).expect("free");
+        freed += z.compact_if_sparse(32, 0);
+    }
+    let s = z.stats();
+    assert!(freed > 0 && s.compaction_moves > 0, "{s:?}");
+    assert!(s.free_bytes <= s.data_pages * PAGE_SIZE / 16, "{s:?}");
+    for &(h, seed, size) in &live {
+        check(&z, h, seed, size);
+    }
+    consistent(&z, &heap);
+    for (h, _, _) in live {
+        z.free(h).expect("free");
+    }
+    drop(z);
+    assert_eq!(heap.outstanding(), 0);
+}
