@@ -10,7 +10,7 @@ set -euo pipefail
 log=$1 host_lzo=$2 calib_lzo=$3 factor=$4 model=$5 sizing=$6 disk=${7:-}
 
 tr -d '\r' <"$log" | sed -n 's/^ZC-INFO demo: R //p' | awk -v host_lzo="$host_lzo" -v calib_lzo="$calib_lzo" \
-	-v factor="$factor" -v model="$model" -v sizing="$sizing" -v disk="$disk" \
+	-v factor="$factor" -v model="$model" -v sizing="$sizing" -v disk="$disk" -v ENTRY_BYTES=64 \
 	-v fails="$(grep -c '^ZC-FAIL' "$log" || true)" -v done="$(grep -c '^ZC-DONE' "$log" || true)" '
 function kvs(line, arr,    n, w, i, a) {
 	delete arr
@@ -78,6 +78,9 @@ END {
 		ovh, ratio(Z["mem_used_total"] - Z["compr_data_size"], Z["pages_stored"]), Z["pages_stored"]
 	if (Q["charged_bytes"] != "")
 		printf "                          %.1f bytes charged per page beyond the payload (pools/0 charged_bytes; includes the entry struct)\n", ratio(Q["charged_bytes"] - Q["compr_data_size"], Q["pages_stored"])
+	# The entry is one kmalloc-64 object (src/backend.rs asserts its size at
+	# build time); the XArray and rbtree nodes of the index are not counted.
+	printf "                          %.1f bytes per stored page with the %d-byte entry (XArray and rbtree nodes not counted)\n", ovh + ENTRY_BYTES, ENTRY_BYTES
 	printf "evictions over the with-zcache phase: %d by the shrinker (memory pressure), %d LRU (memlimit); rejected as incompressible: %d; alloc failures: %d\n",
 		Z["evicted_shrinker"], Z["evicted_lru"], Z["rejected_incompressible"], Z["alloc_failures"]
 	print ""
