@@ -38,17 +38,18 @@ END {
 	kvs(calib_lzo, C)
 	print ""
 	print "=== passes (MB/s: bytes read / time in read calls; verification not timed) ==="
-	printf "%-6s %-8s %-4s %9s %10s %9s %9s %8s %7s %s\n", "phase", "pass", "ws", "MB/s", "disk MiB", "zc gets", "zc hits", "hit rate", "memory", "data"
+	printf "%-6s %-8s %-4s %9s %10s %9s %9s %9s %8s %7s %s\n", "phase", "pass", "ws", "MB/s", "disk MiB", "disk reqs", "zc gets", "zc hits", "hit rate", "memory", "data"
 	for (i = 1; i <= np; i++) {
 		k = names[i]
 		gets = P[k, "gets"]; hits = P[k, "hits"]
 		mem = 1 - ratio(P[k, "disk_kb"] * 1024, P[k, "bytes"])
 		if (mem < 0) mem = 0
-		printf "%-6s %-8s %-4s %9.2f %10.1f %9d %9d %7.1f%% %6.1f%% %s\n", P[k, "phase"], P[k, "name"], P[k, "ws"],
-			P[k, "MBps"], P[k, "disk_kb"] / 1024, gets, hits, 100 * ratio(hits, gets), 100 * mem,
+		printf "%-6s %-8s %-4s %9.2f %10.1f %9s %9d %9d %7.1f%% %6.1f%% %s\n", P[k, "phase"], P[k, "name"], P[k, "ws"],
+			P[k, "MBps"], P[k, "disk_kb"] / 1024, P[k, "disk_ios"] == "" ? "-" : P[k, "disk_ios"], gets, hits, 100 * ratio(hits, gets), 100 * mem,
 			(P[k, "bad"] == 0 && P[k, "bytes"] > 0) ? "ok" : "MISMATCH"
 	}
-	print "  (hit rate: zcache hits / gets, i.e. of the page-cache misses; memory: share of the"
+	print "  (disk reqs: read requests the disk completed, each one I/O of the disk model IOPS budget;"
+	print "   hit rate: zcache hits / gets, i.e. of the page-cache misses; memory: share of the"
 	print "   bytes read that did not come from the disk; data: MD5 of every file (seq) or"
 	print "   hash of every 4 KiB block (rand) against the source files)"
 

@@ -98,6 +98,8 @@ arg() { sed -n "s/.*zc\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 meminfo() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
 # disk_rd: sectors read from the data disk (vda) so far.
 disk_rd() { awk '{print $3}' /sys/block/vda/stat; }
+# disk_ios: read requests completed by the data disk (vda) so far.
+disk_ios() { awk '{print $1}' /sys/block/vda/stat; }
 
 # mount_rw: the data disk at $ZC_DATA, rw, noatime, with the kernel's usual
 # 128 KiB readahead (virtio-blk's optimal I/O size makes it 8 MiB otherwise),
