@@ -102,6 +102,12 @@ END {
 	printf "%-40s %12.2f %12.2f %8.2fx %8s\n", "WS2 sequential (" int(S["ws2_bytes"] / 1048576) " MiB, 2x RAM)", big0, big1, ratio(big1, big0), "-"
 	printf "%-40s %12.2f %12.2f %8.2fx %8s\n", "WS2 random 4 KiB (sample)", br0, br1, ratio(br1, br0), "-"
 	printf "%-40s %12s %11.1f%% %9s\n", "zcache hit rate WS1 seq / rand", "", 100 * hr_seq, sprintf("%.1f%%", 100 * hr_rnd)
+	if (P["nozc/seq1", "disk_ios"] != "" && P["zc/seq1", "disk_ios"] != "") {
+		# A file with one page zcache cannot hold still costs a disk request.
+		q0 = mean2(P["nozc/seq1", "disk_ios"], P["nozc/seq2", "disk_ios"]); q1 = mean2(P["zc/seq1", "disk_ios"], P["zc/seq2", "disk_ios"])
+		b0 = mean2(P["nozc/seq1", "disk_kb"], P["nozc/seq2", "disk_kb"]); b1 = mean2(P["zc/seq1", "disk_kb"], P["zc/seq2", "disk_kb"])
+		printf "%-40s %12.0f %12.0f %8.2fx %8s   (disk MiB %.0f -> %.0f, %.2fx fewer)\n", "WS1 sequential: disk read requests", q0, q1, ratio(q0, q1), "", b0 / 1024, b1 / 1024, ratio(b0, b1)
+	}
 	if (P["zcrej/big1", "bytes"] > 0) {
 		printf "%-40s %12.2f %12.2f %8.2fx %8s\n", "WS2 sequential, when_full=reject-new", big0, bigr, ratio(bigr, big0), "-"
 		printf "%-40s %12.2f %12.2f %8.2fx %8s\n", "WS2 random (sample), reject-new", br0, brr, ratio(brr, br0), "-"
@@ -151,6 +157,18 @@ END {
 				ds = 4096 / M[j + 2] * 1e9; dr = 1e9 / M[j + 1]
 				printf "  %-9s sequential <= %4.1fx, random <= %4.1fx%s\n", M[j],
 					ds / ((1 - k) * ds + k * hc), dr / ((1 - k) * dr + k * hc), M[j] == model ? "  <- this run" : ""
+			}
+		}
+		# Each request costs one I/O of the volume IOPS budget whatever its
+		# size: a pass takes at least max(requests / IOPS, bytes / bandwidth)
+		# of disk time, with the requests and bytes this run measured.
+		if (q0 > 0 && q1 > 0) {
+			printf "With the disk requests measured on the WS1 sequential passes (%.0f without, %.0f with zcache: a file with a\n", q0, q1
+			printf "page that does not compress to half a page still costs a request), disk time alone bounds them to:\n"
+			for (j = 1; j <= 6; j += 3) {
+				t0 = q0 / M[j + 1]; x = b0 * 1024 / M[j + 2]; if (x > t0) t0 = x
+				t1 = q1 / M[j + 1]; x = b1 * 1024 / M[j + 2]; if (x > t1) t1 = x
+				printf "  %-9s sequential <= %4.2fx (%.2f s -> %.2f s of disk time per pass)%s\n", M[j], ratio(t0, t1), t0, t1, M[j] == model ? "  <- this run" : ""
 			}
 		}
 	}
