@@ -110,9 +110,9 @@ fn load_sizes() -> (Vec<usize>, String) {
 }
 
 /// After a free: no compaction (`div == 0`), zcache's policy
-/// (`Zalloc::compact_if_sparse`, `trend`), or compaction whenever the free
+/// (`Zalloc::compact_if_sparse`, `trend`: with its churn test), or compaction whenever the free
 /// space exceeds `1/div` of the data pages whatever the allocations do
-/// (zcache's policy before the trend test).
+/// (zcache's policy before the churn test).
 fn compact_if_sparse(z: &mut Zalloc<&HeapPages>, div: usize, trend: bool) {
     if div == 0 {
         return;
@@ -297,7 +297,7 @@ fn main() {
             let label = match (div, trend) {
                 (0, _) => "none".to_string(),
                 (d, false) => format!("free > 1/{d}, always"),
-                (d, true) => format!("free > 1/{d}, while shrinking"),
+                (d, true) => format!("free > 1/{d}, unless churning"),
             };
             println!(
                 "{:<28} {:>8} {:>12.1} {:>12.1} {:>12.1} {:>10.3} {:>9.0}",

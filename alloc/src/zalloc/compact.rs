@@ -23,16 +23,15 @@ use super::{bucket_of, PageNr, PageProvider, Zalloc, MIN_LISTED, NR_BUCKETS, PAG
 impl<P: PageProvider> Zalloc<P> {
     /// Compacts one page's worth ([`Zalloc::compact`]`(1)`) if the free
     /// space inside the data pages exceeds `1/slack_div` of them and
-    /// `min_free` bytes, and frees have recently outnumbered allocations.
+    /// `min_free` bytes, unless many recent allocations had to take new
+    /// pages (then compacting would only churn pages: see `NewPageRate`).
     ///
     /// This is the policy to call after each free of a cache whose entries
     /// leave at random (zcache: exclusive gets, invalidations): it bounds
-    /// the free space a shrinking allocator keeps, and leaves alone the free
-    /// space that allocations are about to fill (compacting it then makes
-    /// things worse: see the `steady` benchmark). Bounded work, as
-    /// `compact(1)`. Returns the number of pages freed.
+    /// the free space the holes leave. Bounded work, as `compact(1)`.
+    /// Returns the number of pages freed.
     pub fn compact_if_sparse(&mut self, slack_div: usize, min_free: usize) -> usize {
-        if !self.trend.shrinking() {
+        if self.new_page_rate.churning() {
             return 0;
         }
         let slack = (self.data_pages * PAGE_SIZE / slack_div.max(1)).max(min_free);

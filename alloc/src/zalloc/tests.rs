@@ -260,31 +260,28 @@ fn handle_table_grows_past_one_mid_page() {
 }
 
 #[test]
-fn compact_if_sparse_waits_for_a_shrinking_allocator() {
+fn compact_if_sparse_waits_while_allocations_take_new_pages() {
     let heap = HeapPages::fast();
     let mut z = Zalloc::new(&heap);
     let mut rng = Rng(7);
     let mut live: Vec<(Handle, u8, usize)> = Vec::new();
-    for i in 0..3000usize {
+    // A growing allocator: each new page is soon filled again, and one
+    // allocation in three or so takes a new page.
+    for i in 0..6000usize {
         let size = 200 + rng.below(1800);
         let h = z.alloc(size).expect("alloc");
         fill(&mut z, h, i as u8);
         live.push((h, i as u8, size));
-    }
-    // Allocations and frees in balance: free space stays for the
-    // allocations to fill, however sparse the pages are.
-    for i in 0..3000usize {
-        let (h, _, _) = live.swap_remove(rng.below(live.len()));
-        z.free(h).expect("free");
-        assert_eq!(z.compact_if_sparse(64, 0), 0);
-        let size = 200 + rng.below(1800);
-        let h = z.alloc(size).expect("alloc");
-        fill(&mut z, h, i as u8);
-        live.push((h, i as u8, size));
+        if i % 2 == 1 {
+            let (h, _, _) = live.swap_remove(rng.below(live.len()));
+            z.free(h).expect("free");
+            assert_eq!(z.compact_if_sparse(64, 0), 0, "compacted while growing");
+        }
     }
     assert_eq!(z.stats().compaction_moves, 0);
-    // Frees only: the pages it leaves sparse are compacted, down to the
-    // slack, and every chunk keeps its bytes.
+    // Frees only: once the rate of new pages has decayed (a few hundred
+    // frees), the pages they leave sparse are compacted down to the slack,
+    // and every chunk keeps its bytes.
     let mut freed = 0;
     for _ in 0..2000 {
         let (h, _, _) = live.swap_remove(rng.below(live.len()));
@@ -293,7 +290,9 @@ fn compact_if_sparse_waits_for_a_shrinking_allocator() {
     }
     let s = z.stats();
     assert!(freed > 0 && s.compaction_moves > 0, "{s:?}");
-    assert!(s.free_bytes <= s.data_pages * PAGE_SIZE / 16, "{s:?}");
+    // (Half the chunks gone at random would leave about half of each page
+    // free; compaction cannot always find a tail for every chunk.)
+    assert!(s.free_bytes <= s.data_pages * PAGE_SIZE / 8, "{s:?}");
     for &(h, seed, size) in &live {
         check(&z, h, seed, size);
     }
