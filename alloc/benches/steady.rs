@@ -5,12 +5,14 @@
 //! Replays what zcache does once its memlimit is reached: puts of new
 //! compressed pages, exclusive gets of random stored ones, and eviction of
 //! the oldest (the LRU order of a cache whose gets are exclusive is the
-//! order of the puts) to stay at a fixed number of stored pages. After each
-//! free it compacts one page whenever the free space inside the data pages
-//! exceeds `1/D` of them (never below four pages), as zcache's
-//! `Store::compact_if_sparse` (src/backend.rs) does with
-//! `D = COMPACT_SLACK_DIV`. For several `D` it prints, per stored page, the
-//! allocator's metadata (chunk header, page-header share, handle table),
+//! order of the puts) to stay at a fixed number of stored pages; then gets
+//! of half the stored pages with no puts. After each free it compacts one
+//! page when the free space inside the data pages exceeds `1/D` of them
+//! (never below four pages): always, or as zcache does
+//! (`Zalloc::compact_if_sparse`, called with `D = COMPACT_SLACK_DIV`:
+//! unless allocations keep taking new pages). For each policy it prints,
+//! per stored page, the allocator's metadata (chunk header, page-header
+//! share, handle table),
 //! its fragmentation (free space and padding), their sum (the figure the
 //! demo reports as `(mem_used_total - compr_data_size) / pages_stored`),
 //! the chunks moved by compaction per operation, and the time per
@@ -110,14 +112,14 @@ fn load_sizes() -> (Vec<usize>, String) {
 }
 
 /// After a free: no compaction (`div == 0`), zcache's policy
-/// (`Zalloc::compact_if_sparse`, `trend`: with its churn test), or compaction whenever the free
-/// space exceeds `1/div` of the data pages whatever the allocations do
-/// (zcache's policy before the churn test).
-fn compact_if_sparse(z: &mut Zalloc<&HeapPages>, div: usize, trend: bool) {
+/// (`Zalloc::compact_if_sparse`, `churn_test`), or compaction whenever the
+/// free space exceeds `1/div` of the data pages, whatever the allocations
+/// do (zcache's policy before the churn test).
+fn compact_if_sparse(z: &mut Zalloc<&HeapPages>, div: usize, churn_test: bool) {
     if div == 0 {
         return;
     }
-    if trend {
+    if churn_test {
         z.compact_if_sparse(div, MIN_FREE);
         return;
     }
@@ -140,7 +142,7 @@ fn run(
     target_bytes: usize,
     ops: usize,
     seed: u64,
-    (div, trend): (usize, bool),
+    (div, churn_test): (usize, bool),
 ) -> [Outcome; 2] {
     let pages = HeapPages::bench();
     let mut z = Zalloc::new(&pages);
@@ -168,7 +170,7 @@ fn run(
                 *live_bytes -= z.size(h).expect("live handle");
                 z.free(h).expect("live handle");
                 *live -= 1;
-                compact_if_sparse(z, div, trend);
+                compact_if_sparse(z, div, churn_test);
             }
         }
     };
@@ -188,7 +190,7 @@ fn run(
                     live_bytes -= z.size(h).expect("live handle");
                     z.free(h).expect("live handle");
                     live -= 1;
-                    compact_if_sparse(&mut z, div, trend);
+                    compact_if_sparse(&mut z, div, churn_test);
                     break;
                 }
             }
@@ -215,7 +217,7 @@ fn run(
             if let Some(h) = order[i].take() {
                 z.free(h).expect("live handle");
                 live -= 1;
-                compact_if_sparse(&mut z, div, trend);
+                compact_if_sparse(&mut z, div, churn_test);
                 n -= 1;
             }
         }
@@ -292,9 +294,9 @@ fn main() {
             "{:<28} {:>8} {:>12} {:>12} {:>12} {:>10} {:>9}",
             "compaction", "pages", "metadata B", "fragment. B", "total B/page", "moves/op", "ns/op"
         );
-        for ((div, trend), o) in &results {
+        for ((div, churn_test), o) in &results {
             let o = &o[phase];
-            let label = match (div, trend) {
+            let label = match (div, churn_test) {
                 (0, _) => "none".to_string(),
                 (d, false) => format!("free > 1/{d}, always"),
                 (d, true) => format!("free > 1/{d}, unless churning"),
