@@ -21,7 +21,7 @@
 //! call, default 64).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use zalloc as zalloc_under_test;
@@ -29,33 +29,10 @@ use zalloc as zalloc_under_test;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use support::{HeapPages, Rng};
+use support::{collect_files, env_usize, sizes_from_env, HeapPages, Rng};
 use zalloc::{Handle, Zalloc, MAX_ALLOC_SIZE, PAGE_SIZE};
 
 const MAX_SAMPLES: usize = 200_000;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
-
-fn collect_files(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = fs::read_dir(dir) else { return };
-    let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        let Ok(md) = fs::symlink_metadata(&p) else {
-            continue;
-        };
-        if md.is_file() {
-            out.push(p);
-        } else if recursive && md.is_dir() {
-            collect_files(&p, true, out);
-        }
-    }
-}
 
 /// Compressed sizes of real pages, generated with LZO1X-1.
 fn generate_sizes() -> (Vec<usize>, String) {
@@ -97,25 +74,7 @@ fn generate_sizes() -> (Vec<usize>, String) {
 }
 
 fn load_sizes() -> (Vec<usize>, String) {
-    if let Ok(path) = std::env::var("ALLOC_SIZES") {
-        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("ALLOC_SIZES={path}: {e}"));
-        let mut sizes = Vec::new();
-        let mut skipped = 0;
-        for line in text.lines() {
-            match line.trim().parse::<usize>() {
-                Ok(s) if (1..=MAX_ALLOC_SIZE).contains(&s) => sizes.push(s),
-                Ok(_) => skipped += 1,
-                Err(_) => {}
-            }
-        }
-        let desc = format!(
-            "{} sizes from ALLOC_SIZES={path} ({skipped} outside 1..={MAX_ALLOC_SIZE} skipped)",
-            sizes.len()
-        );
-        (sizes, desc)
-    } else {
-        generate_sizes()
-    }
+    sizes_from_env(MAX_ALLOC_SIZE).unwrap_or_else(generate_sizes)
 }
 
 /// The operations a benchmarked allocator provides.

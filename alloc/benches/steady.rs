@@ -30,7 +30,7 @@
 
 use std::collections::VecDeque;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use zalloc as zalloc_under_test;
@@ -38,7 +38,7 @@ use zalloc as zalloc_under_test;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use support::{HeapPages, Rng};
+use support::{collect_files, env_usize, sizes_from_env, HeapPages, Rng};
 use zalloc::{Handle, Zalloc, MAX_ALLOC_SIZE, PAGE_SIZE};
 
 const MAX_SAMPLES: usize = 200_000;
@@ -47,45 +47,15 @@ const MAX_SAMPLES: usize = 200_000;
 /// `COMPACT_MIN_FREE`).
 const MIN_FREE: usize = 4 * PAGE_SIZE;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = fs::read_dir(dir) else { return };
-    let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        let Ok(md) = fs::symlink_metadata(&p) else {
-            continue;
-        };
-        if md.is_file() {
-            out.push(p);
-        } else if md.is_dir() {
-            collect_files(&p, out);
-        }
-    }
-}
-
 fn load_sizes() -> (Vec<usize>, String) {
-    if let Ok(path) = std::env::var("ALLOC_SIZES") {
-        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("ALLOC_SIZES={path}: {e}"));
-        let sizes: Vec<usize> = text
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .filter(|s| (1..=MAX_ALLOC_SIZE).contains(s))
-            .collect();
-        let desc = format!("{} sizes from ALLOC_SIZES={path}", sizes.len());
-        return (sizes, desc);
+    if let Some(from_file) = sizes_from_env(MAX_ALLOC_SIZE) {
+        return from_file;
     }
     let dirs =
         std::env::var("STEADY_DIRS").unwrap_or_else(|_| "/usr/include:/usr/share/doc".into());
     let mut files = Vec::new();
     for d in dirs.split(':') {
-        collect_files(Path::new(d), &mut files);
+        collect_files(Path::new(d), true, &mut files);
     }
     let mut wrk = Box::new(lzo_rs::WorkMem::new());
     let mut cbuf = vec![0u8; lzo_rs::WORST_COMPRESS_PAGE];

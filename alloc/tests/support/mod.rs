@@ -230,3 +230,56 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 }
+
+/// Benchmarks: the value of environment variable `name` as a number (`_`
+/// separators allowed), or `default`.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// Benchmarks: the regular files under `dir` (and its subdirectories if
+/// `recursive`), in name order, appended to `out`. Unreadable entries are
+/// skipped.
+pub fn collect_files(dir: &std::path::Path, recursive: bool, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        let Ok(md) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if md.is_file() {
+            out.push(p);
+        } else if recursive && md.is_dir() {
+            collect_files(&p, true, out);
+        }
+    }
+}
+
+/// Benchmarks: the chunk sizes of the file named by `ALLOC_SIZES` (one size
+/// in bytes per line; sizes outside `1..=max` are skipped and counted) and
+/// a description, or `None` if the variable is not set. Panics if the file
+/// cannot be read.
+pub fn sizes_from_env(max: usize) -> Option<(Vec<usize>, std::string::String)> {
+    let path = std::env::var("ALLOC_SIZES").ok()?;
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("ALLOC_SIZES={path}: {e}"));
+    let mut sizes = Vec::new();
+    let mut skipped = 0;
+    for line in text.lines() {
+        match line.trim().parse::<usize>() {
+            Ok(s) if (1..=max).contains(&s) => sizes.push(s),
+            Ok(_) => skipped += 1,
+            Err(_) => {}
+        }
+    }
+    let desc = std::format!(
+        "{} sizes from ALLOC_SIZES={path} ({skipped} outside 1..={max} skipped)",
+        sizes.len()
+    );
+    Some((sizes, desc))
+}
