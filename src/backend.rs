@@ -54,8 +54,8 @@ use kernel::rbtree::RBTree;
 use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
 
 use crate::bcache::{
-    HasLruLink, Index, InsertError, Lru, LruCharge, LruLink, PooledCache, PooledIndex, Watermark,
-    GLOBAL_LRU, POOL_LRU,
+    ChargeCell, HasLruLink, Index, InsertError, Lru, LruCharge, LruLink, PooledCache, PooledIndex,
+    Watermark, GLOBAL_LRU, POOL_LRU,
 };
 use crate::pages::{KernelPages, GFP_PUT};
 use crate::percpu::{CompressBufs, Counters, Event};
@@ -156,7 +156,7 @@ pub(crate) struct Entry {
     ino: u64,
     index: usize,
     generation: u32,
-    cost: Cell<u16>,
+    cost: ChargeCell<u16>,
     pool: u8,
 }
 
@@ -177,7 +177,7 @@ impl Entry {
             ino: key.inode.ino,
             index: key.index,
             generation: key.inode.generation,
-            cost: Cell::new(0),
+            cost: ChargeCell::new(0),
             pool,
         })
     }
@@ -203,17 +203,11 @@ impl Entry {
 /// The cost (bytes, at most [`entry_cost`] of half a page) fits in 16 bits.
 impl LruCharge for Entry {
     fn charged(&self) -> u64 {
-        u64::from(self.cost.get())
+        self.cost.get()
     }
 
     fn set_charged(&self, cost: u64) -> bool {
-        match u16::try_from(cost) {
-            Ok(c) => {
-                self.cost.set(c);
-                true
-            }
-            Err(_) => false,
-        }
+        self.cost.set(cost)
     }
 }
 

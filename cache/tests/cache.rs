@@ -515,22 +515,16 @@ fn evict_callback_that_relinks_is_contained() {
 /// An entry that records its cost in 16 bits, as zcache's does.
 struct Narrow {
     lru: bounded_cache::LruLink,
-    cost: core::cell::Cell<u16>,
+    cost: bounded_cache::ChargeCell<u16>,
 }
 
 impl bounded_cache::LruCharge for Narrow {
     fn charged(&self) -> u64 {
-        u64::from(self.cost.get())
+        self.cost.get()
     }
 
     fn set_charged(&self, cost: u64) -> bool {
-        match u16::try_from(cost) {
-            Ok(c) => {
-                self.cost.set(c);
-                true
-            }
-            Err(_) => false,
-        }
+        self.cost.set(cost)
     }
 }
 
@@ -544,7 +538,7 @@ fn cost_the_entry_cannot_record_is_too_large() {
     let mut lru: Lru<Narrow, GLOBAL_LRU> = Lru::new(1 << 20, Watermark::NONE);
     let mut a = Narrow {
         lru: bounded_cache::LruLink::new(),
-        cost: core::cell::Cell::new(7),
+        cost: bounded_cache::ChargeCell::new(7),
     };
     let pa = NonNull::from(&mut a);
     // SAFETY: `a` outlives every use of `lru` below and is popped before the end.

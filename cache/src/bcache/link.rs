@@ -3,6 +3,7 @@
 //! The intrusive LRU link embedded in cache entries, and the
 //! `intrusive_collections` adapter that finds it.
 
+use core::cell::Cell;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 
@@ -69,9 +70,10 @@ impl core::fmt::Debug for LruLink {
 ///
 /// One record serves every LRU the entry is on: an entry on several LRUs at
 /// once is charged the same cost on each ([`PooledCache`](super::PooledCache)
-/// does so). The entry picks the width of the record: zcache keeps a `u16`
-/// (an entry costs at most a few KiB), dmu a `u64` or nothing at all (cost 1
-/// per entry, see [`LruCharge::set_charged`]).
+/// does so). The entry picks the width of the record ([`ChargeCell`] is a
+/// ready-made one): zcache keeps a `u16` (an entry costs at most a few KiB),
+/// dmu a `u64` or nothing at all (cost 1 per entry, see
+/// [`LruCharge::set_charged`]).
 ///
 /// Both methods are called only by [`Lru`](super::Lru), under the caller's
 /// lock; they must not sleep or panic. They are not `unsafe`: a wrong record
@@ -87,6 +89,48 @@ pub trait LruCharge {
     fn set_charged(&self, cost: u64) -> bool;
 }
 
+/// A ready-made record for [`LruCharge`]: the cost in a `T` (`u16`, `u32`,
+/// `u64`), which the entry's `LruCharge` methods forward to.
+///
+/// [`ChargeCell::set`] refuses a cost that does not fit in a `T`. Written
+/// only by the [`Lru`](super::Lru)s, under the caller's lock.
+pub struct ChargeCell<T: Copy>(Cell<T>);
+
+impl<T: Copy> ChargeCell<T> {
+    /// A record holding `cost`. `const`, never fails.
+    #[inline]
+    pub const fn new(cost: T) -> Self {
+        Self(Cell::new(cost))
+    }
+}
+
+impl<T: Copy + Into<u64> + TryFrom<u64>> ChargeCell<T> {
+    /// The recorded cost. O(1), any context.
+    #[inline]
+    pub fn get(&self) -> u64 {
+        self.0.get().into()
+    }
+
+    /// Records `cost` and returns `true`, or returns `false` and records
+    /// nothing if it does not fit in a `T`. O(1), any context.
+    #[inline]
+    pub fn set(&self, cost: u64) -> bool {
+        match T::try_from(cost) {
+            Ok(c) => {
+                self.0.set(c);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl<T: Copy + core::fmt::Debug> core::fmt::Debug for ChargeCell<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("ChargeCell").field(&self.0.get()).finish()
+    }
+}
+
 /// Declares that `Self` embeds an [`LruLink`] for the LRU number `ID`.
 ///
 /// `ID` distinguishes the links of an entry that can be on several LRUs at
@@ -100,12 +144,11 @@ pub trait LruCharge {
 /// field. The easy way to get this right:
 ///
 /// ```
-/// use bounded_cache::{HasLruLink, LruCharge, LruLink, GLOBAL_LRU};
-/// use core::cell::Cell;
+/// use bounded_cache::{ChargeCell, HasLruLink, LruCharge, LruLink, GLOBAL_LRU};
 ///
 /// struct Entry {
 ///     lru: LruLink,
-///     cost: Cell<u64>,
+///     cost: ChargeCell<u32>,
 ///     data: u64,
 /// }
 ///
@@ -114,8 +157,7 @@ pub trait LruCharge {
 ///         self.cost.get()
 ///     }
 ///     fn set_charged(&self, cost: u64) -> bool {
-///         self.cost.set(cost);
-///         true
+///         self.cost.set(cost)
 ///     }
 /// }
 ///

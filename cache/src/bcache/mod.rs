@@ -123,7 +123,7 @@ mod lru;
 mod pooled;
 
 pub use cache::{Cache, Index};
-pub use link::{HasLruLink, LruCharge, LruLink};
+pub use link::{ChargeCell, HasLruLink, LruCharge, LruLink};
 pub use lru::{Lru, Watermark};
 pub use pooled::{PooledCache, PooledIndex};
 

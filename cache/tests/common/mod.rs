@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::vec::Vec;
 
 use bounded_cache::{
-    HasLruLink, Index, Lru, LruCharge, LruLink, PooledIndex, GLOBAL_LRU, POOL_LRU,
+    ChargeCell, HasLruLink, Index, Lru, LruCharge, LruLink, PooledIndex, GLOBAL_LRU, POOL_LRU,
 };
 
 /// Pool id of the test entries.
@@ -45,7 +45,7 @@ impl Tracker {
             pool: LruLink::new(),
             key,
             cost,
-            charged: Cell::new(0),
+            charged: ChargeCell::new(0),
             serial,
             live: self.live.clone(),
         });
@@ -59,7 +59,7 @@ pub struct Entry {
     pub key: Key,
     pub cost: u64,
     /// What the LRUs recorded ([`LruCharge`]): `cost` once inserted.
-    pub charged: Cell<u64>,
+    pub charged: ChargeCell<u64>,
     /// Unique per allocation, to check each entry comes back exactly once.
     pub serial: u64,
     live: Rc<Cell<usize>>,
@@ -82,8 +82,7 @@ impl LruCharge for Entry {
     }
 
     fn set_charged(&self, cost: u64) -> bool {
-        self.charged.set(cost);
-        true
+        self.charged.set(cost)
     }
 }
 
