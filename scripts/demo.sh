@@ -187,7 +187,7 @@ ready_to_boot
 # Progress: one line per pass, from the console log as it grows.
 scripts/vm-run.sh --smp 1 --mem "$mem" --disk "${img_mib}M:$corpus" \
 	--drive-opts "throttling.iops-total=$iops,throttling.bps-total=$bps" \
-	--append "zc.demo=run zc.ws1=$ws1 zc.ws2=$ws2 zc.memlimit=$memlimit zc.rand2=$rand2" \
+	--append "zc.demo=run zc.ws1=$ws1 zc.ws2=$ws2 zc.memlimit=$memlimit zc.rand2=$rand2 ${ZCACHE_DEMO_APPEND:-}" \
 	--timeout 1500 --log "$log" --quiet demo >"$demo/vm-run.out" 2>&1 &
 vpid=$!
 tail -n +1 -F --pid="$vpid" "$log" 2>/dev/null |

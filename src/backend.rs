@@ -677,12 +677,13 @@ impl Backend {
     }
 
     /// Stores a compressed page (`Some(data)`) or a zero page (`None`) under
-    /// `key`, replacing any older copy. Atomic context.
-    fn store(&self, irq: &LocalInterruptDisabled, key: Key, data: Option<&[u8]>) {
+    /// `key`, replacing any older copy; returns whether it was stored (on
+    /// `false` any older copy is dropped). Atomic context.
+    fn store(&self, irq: &LocalInterruptDisabled, key: Key, data: Option<&[u8]>) -> bool {
         let mut g = self.inner.lock();
         let inner = &mut *g;
         if inner.cache.index().pool(key.pool).is_none() {
-            return;
+            return false;
         }
         if let Some(ps) = inner.store.pools.get_mut(key.pool as usize) {
             ps.puts = ps.puts.saturating_add(1);
@@ -691,7 +692,7 @@ impl Backend {
         if inner.when_full == WhenFull::RejectNew && inner.is_full(key.pool, entry_cost(len)) {
             inner.drop_key(&key);
             self.counters.inc(irq, Event::RejectedFull);
-            return;
+            return false;
         }
         let handle = match data {
             None => None,
@@ -699,7 +700,7 @@ impl Backend {
                 let Ok(h) = inner.store.zalloc.alloc(data.len()) else {
                     inner.drop_key(&key);
                     self.counters.inc(irq, Event::AllocFailures);
-                    return;
+                    return false;
                 };
                 let copied = match inner.store.zalloc.map_mut(h) {
                     Some(mut chunk) if chunk.len() == data.len() => {
@@ -712,7 +713,7 @@ impl Backend {
                     let _ = inner.store.zalloc.free(h);
                     inner.drop_key(&key);
                     self.counters.inc(irq, Event::AllocFailures);
-                    return;
+                    return false;
                 }
                 Some(h)
             }
@@ -725,13 +726,13 @@ impl Backend {
                 }
                 inner.drop_key(&key);
                 self.counters.inc(irq, Event::AllocFailures);
-                return;
+                return false;
             }
         };
         inner.store.account(&entry, len);
         // `into_raw` never returns null.
         let Some(entry) = NonNull::new(KBox::into_raw(entry)) else {
-            return;
+            return false;
         };
         let mut evicted = 0u64;
         let Inner { cache, store, .. } = inner;
@@ -744,6 +745,7 @@ impl Backend {
                 store.evict(v)
             })
         };
+        let stored = res.is_ok();
         match res {
             // SAFETY: `old` was handed back by the cache: ours.
             Ok(Some(old)) => unsafe { store.release(old) },
@@ -761,32 +763,34 @@ impl Backend {
         }
         evicted += inner.enforce_pages();
         self.counters.add(irq, Event::EvictedLru, evicted);
+        stored
     }
 
-    /// Cleancache put: see the module documentation. Atomic context.
+    /// Cleancache put: see the module documentation. Returns whether the
+    /// page was stored. Atomic context.
     pub(crate) fn put_page(
         &self,
         pool: PoolId,
         inode: InodeKey,
         index: usize,
         page: &SourcePage<'_>,
-    ) {
+    ) -> bool {
         let key = Key {
             pool: pool.index(),
             inode,
             index,
         };
-        page.with_data(|src| self.put(key, src));
+        page.with_data(|src| self.put(key, src))
     }
 
-    /// Stores a copy of `src` under `key`, replacing any older copy, or
-    /// declines it and drops the older copy. Atomic context.
-    fn put(&self, key: Key, src: &[u8; PAGE_SIZE]) {
+    /// Stores a copy of `src` under `key`, replacing any older copy, and
+    /// returns `true`; or declines it, drops the older copy and returns
+    /// `false`. Atomic context.
+    fn put(&self, key: Key, src: &[u8; PAGE_SIZE]) -> bool {
         let irq = local_interrupt_disable();
         self.counters.inc(&irq, Event::Puts);
         if is_zero(src) {
-            self.store(&irq, key, None);
-            return;
+            return self.store(&irq, key, None);
         }
         self.bufs
             .compress(&irq, src, |compressed| match compressed {
@@ -798,6 +802,7 @@ impl Backend {
                         ps.puts = ps.puts.saturating_add(1);
                     }
                     g.drop_key(&key);
+                    false
                 }
             })
     }
@@ -1148,7 +1153,7 @@ mod tests {
         let mut src = page()?;
         let mut dst = page()?;
         fill_text(&mut src, 7);
-        b.put(key(pool, 1, 0), &src);
+        assert!(b.put(key(pool, 1, 0), &src));
         let g = b.gauges();
         assert_eq!(g.pages_stored, 1);
         assert!(g.compr_bytes > 0 && g.compr_bytes <= (PAGE_SIZE / 2) as u64);
@@ -1184,7 +1189,7 @@ mod tests {
         fill_text(&mut src, 1);
         b.put(key(pool, 1, 0), &src);
         fill_random(&mut src, 0x1234_5678_9abc_def1);
-        b.put(key(pool, 1, 0), &src);
+        assert!(!b.put(key(pool, 1, 0), &src));
         assert_eq!(b.counters.sum(Event::RejectedIncompressible), 1);
         assert_eq!(b.gauges().pages_stored, 0);
         assert!(!b.get(key(pool, 1, 0), &mut *dst));

@@ -99,7 +99,7 @@ impl cleancache::Backend for Backend {
         Backend::get_page(self, pool, key, index, page)
     }
 
-    fn put_page(&self, pool: PoolId, key: InodeKey, index: usize, page: &SourcePage<'_>) {
+    fn put_page(&self, pool: PoolId, key: InodeKey, index: usize, page: &SourcePage<'_>) -> bool {
         Backend::put_page(self, pool, key, index, page)
     }
 

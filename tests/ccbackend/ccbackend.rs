@@ -204,7 +204,7 @@ impl Backend for TestBackend {
         }
     }
 
-    fn put_page(&self, pool: PoolId, key: InodeKey, index: usize, page: &SourcePage<'_>) {
+    fn put_page(&self, pool: PoolId, key: InodeKey, index: usize, page: &SourcePage<'_>) -> bool {
         let k = Self::key(pool, key, index);
         let node = Self::copy(k, page);
         let mut inner = self.inner.lock();
@@ -212,11 +212,13 @@ impl Backend for TestBackend {
         if p >= MAX_POOLS || inner.pools & (1 << p) == 0 {
             // Not a pool of ours (any more): nothing to store or replace.
             self.stats.declined.add(1, Relaxed);
-            return;
+            return false;
         }
+        let mut stored = false;
         let old = match node {
             Some(node) if inner.nr_pages < self.max_pages || inner.pages.get(&k).is_some() => {
                 self.stats.puts.add(1, Relaxed);
+                stored = true;
                 let old = inner.pages.insert(node);
                 if old.is_none() {
                     inner.nr_pages += 1;
@@ -235,6 +237,7 @@ impl Backend for TestBackend {
         };
         drop(inner);
         drop(old);
+        stored
     }
 
     fn invalidate_page(&self, pool: PoolId, key: InodeKey, index: usize) {

@@ -68,26 +68,31 @@ lzo_bench start
 # run_pass PHASE NAME WS CMD...: run one zc_reread pass, print its figures with
 # the disk traffic and zcache counters over the pass.
 run_pass() {
-	local phase=$1 name=$2 ws=$3 out rc s0 s1 h0 g0 p0 e0 i0 r0 es0 a0 t0 t1
+	local phase=$1 name=$2 ws=$3 out rc s0 s1 h0 g0 p0 e0 i0 r0 es0 a0 k0 t0 t1
 	shift 3
-	s0=$(disk_rd) q0=$(disk_ios) h0=$(zq hits) g0=$(zq gets) p0=$(zq puts) e0=$(zq evicted_lru)
+	s0=$(disk_rd) q0=$(disk_ios) h0=$(zq hits) g0=$(zq gets) p0=$(zq puts) e0=$(zq evicted_lru) k0=$(ccq kept)
 	i0=$(zq invalidates) r0=$(zq rejected_incompressible) es0=$(zq evicted_shrinker) a0=$(zq alloc_failures)
 	t0=$(awk '{print $1}' /proc/uptime)
 	out=$("$@")
 	rc=$?
 	t1=$(awk '{print $1}' /proc/uptime)
 	s1=$(disk_rd) q1=$(disk_ios)
-	info "R pass phase=$phase name=$name ws=$ws $out disk_kb=$(((s1 - s0) / 2)) disk_ios=$((q1 - q0)) hits=$(($(zq hits) - h0)) gets=$(($(zq gets) - g0)) puts=$(($(zq puts) - p0)) evicted_lru=$(($(zq evicted_lru) - e0)) evicted_shrinker=$(($(zq evicted_shrinker) - es0)) alloc_failures=$(($(zq alloc_failures) - a0)) invalidates=$(($(zq invalidates) - i0)) rejected=$(($(zq rejected_incompressible) - r0)) stored=$(zq pages_stored) zero=$(zq zero_pages) orig=$(zq orig_data_size) compr=$(zq compr_data_size) mem_used=$(zq mem_used_total) cached_kb=$(meminfo Cached) free_kb=$(meminfo MemFree) elapsed=$t0-$t1"
+	info "R pass phase=$phase name=$name ws=$ws $out disk_kb=$(((s1 - s0) / 2)) disk_ios=$((q1 - q0)) hits=$(($(zq hits) - h0)) gets=$(($(zq gets) - g0)) puts=$(($(zq puts) - p0)) evicted_lru=$(($(zq evicted_lru) - e0)) evicted_shrinker=$(($(zq evicted_shrinker) - es0)) alloc_failures=$(($(zq alloc_failures) - a0)) invalidates=$(($(zq invalidates) - i0)) rejected=$(($(zq rejected_incompressible) - r0)) kept=$(($(ccq kept) - k0)) stored=$(zq pages_stored) zero=$(zq zero_pages) orig=$(zq orig_data_size) compr=$(zq compr_data_size) mem_used=$(zq mem_used_total) cached_kb=$(meminfo Cached) free_kb=$(meminfo MemFree) elapsed=$t0-$t1"
 	check "$phase $name: every byte read back matches the source" test "$rc" = 0
 }
 
-phase() {
+phase_ws1() {
 	local phase=$1
 	run_pass "$phase" cold ws1 zc_reread seq /tmp/ws1.md5
 	run_pass "$phase" seq1 ws1 zc_reread seq /tmp/ws1.md5
 	run_pass "$phase" seq2 ws1 zc_reread seq /tmp/ws1.md5
 	run_pass "$phase" rand1 ws1 zc_reread rand /tmp/ws1.md5 blocks.bin 1
 	run_pass "$phase" rand2 ws1 zc_reread rand /tmp/ws1.md5 blocks.bin 2
+}
+
+phase() {
+	local phase=$1
+	phase_ws1 "$phase"
 	run_pass "$phase" big1 ws2 zc_reread seq /tmp/ws2.md5
 	run_pass "$phase" big2 ws2 zc_reread seq /tmp/ws2.md5
 	run_pass "$phase" bigrand ws2 zc_reread rand /tmp/ws2.md5 blocks.bin 3 "$rand2"
@@ -129,6 +134,21 @@ if [ -f "$Z/when_full" ]; then
 	run_pass zcrej bigrand ws2 zc_reread rand /tmp/ws2.md5 blocks.bin 3 "$rand2"
 	info "R rejfull rejected_full=$(zq rejected_full) evicted_lru=$(zq evicted_lru) evicted_shrinker=$(zq evicted_shrinker)"
 	echo evict-lru >"$Z/when_full"
+fi
+
+# --- with zcache, without the reclaim policy for declined pages -----------------
+# The frontend spares from reclaim the folios zcache declined (did not
+# compress to half a page), so that they stay in the page cache while zcache
+# holds the others. The WS1 passes again with that turned off show what it
+# adds to zcache alone.
+if [ -w "$KEEP_DECLINED" ]; then
+	keep=$(cat "$KEEP_DECLINED")
+	remount || exit 1
+	echo 0 >"$KEEP_DECLINED"
+	mount_rw && cd "$ZC_DATA" || exit 1
+	info "R mem when=zcnk keep_declined=0 (was $keep)"
+	phase_ws1 zcnk
+	echo "$keep" >"$KEEP_DECLINED"
 fi
 lzo_bench end
 cd /

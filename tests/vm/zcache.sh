@@ -208,6 +208,39 @@ check "no OOM kill" sh -c "! dmesg | grep -q 'Out of memory'"
 rm -f "$ZC_DATA/big"
 sync
 
+# --- reclaim spares the folios zcache declined (patch 0009) -----------------------
+# Most of the corpus does not compress to half a page. Dropped once (zcache
+# declines those pages and the frontend records them), read back from the
+# disk, then pushed by memory pressure: reclaim activates those folios instead
+# of evicting them, at most keep_declined times per declined put.
+if [ -w "$KEEP_DECLINED" ]; then
+	check_eq "keep_declined defaults to 3" 3 "$(cat "$KEEP_DECLINED")"
+	for bad in 8 -1 x 3x 99999999999 ""; do
+		check "keep_declined rejects '$bad'" sh -c "! echo '$bad' >$KEEP_DECLINED 2>/dev/null"
+	done
+	check_eq "bad writes leave keep_declined as it was" 3 "$(cat "$KEEP_DECLINED")"
+	for keep in 3 0; do
+		echo "$keep" >"$KEEP_DECLINED"
+		d0=$(ccq declined_puts)
+		cache_files "$ZC_DATA"/files/*
+		cat "$ZC_DATA"/files/* >/dev/null
+		# All but 16 MiB of what is available: reclaim must take most of
+		# the corpus out of the page cache.
+		hog=$(($(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo) - 16))
+		k0=$(ccq kept)
+		zc_memhog "$hog" >/dev/null
+		info "keep_declined=$keep: declined_puts $d0 -> $(ccq declined_puts), kept $k0 -> $(ccq kept) (memhog $hog MiB)"
+		if [ "$keep" = 0 ]; then
+			check_eq "keep_declined=0: reclaim spares nothing" "$k0" "$(ccq kept)"
+		else
+			check_gt "zcache declined pages of the corpus" "$(ccq declined_puts)" "$d0"
+			check_gt "reclaim spared folios zcache had declined" "$(ccq kept)" "$k0"
+		fi
+	done
+	echo 3 >"$KEEP_DECLINED"
+	check "data verifies after reclaim with and without sparing" verify_data
+fi
+
 # --- concurrency: puts, gets, limit changes and the shrinker at once ---------------
 echo 64M >"$Z/memlimit"
 (
