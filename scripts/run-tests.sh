@@ -86,6 +86,9 @@ if want kernel || want modules || want vm; then
 	[ -n "$kernel_ok" ] && want kernel &&
 		step "kernel build stops cleanly on a broken patch" "$logs/broken-patch.log" \
 			tests/harness/broken-patch.sh
+	[ -n "$kernel_ok" ] && want kernel &&
+		step "checkpatch.pl --strict: every patch of kernel/patches clean" "$logs/checkpatch.log" \
+			tests/harness/checkpatch.sh
 fi
 
 modules_ok=

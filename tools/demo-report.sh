@@ -158,10 +158,13 @@ END {
 				1e9 / M[j + 1] / hc, 1e6 / M[j + 1], M[j] == model ? "  <- this run" : ""
 		# Pages that do not compress to half a page are never in zcache: a
 		# page-cache miss on one of them is a disk read with or without it.
+		# Only the page cache can hold them, which is what the reclaim policy
+		# for declined pages (keep_declined) works towards.
 		k = S["ws1_k"]
 		if (k > 0 && k < 1) {
 			printf "With the kept fraction of WS1 (%.0f%% of its pages compress to half a page; the rest is read from the disk\n", 100 * k
-			printf "on every page-cache miss, with zcache as without), the bounds become:\n"
+			printf "on every page-cache miss, with zcache as without; the bound of zcache alone, keep_declined=0, which the\n"
+			printf "page cache beats when reclaim keeps the declined pages), the bounds become:\n"
 			for (j = 1; j <= 6; j += 3) {
 				ds = 4096 / M[j + 2] * 1e9; dr = 1e9 / M[j + 1]
 				printf "  %-9s sequential <= %4.1fx, random <= %4.1fx%s\n", M[j],
