@@ -12,6 +12,8 @@
 #   --model M   disk model (default cloud; see below and demo.rst)
 #   --mem SIZE  guest RAM (default 256M)
 # ZCACHE_DEMO_NO_MAKE=1 skips the module build (a tree someone else builds).
+# ZCACHE_DEMO_APPEND="..." adds to the main boot's kernel command line, e.g.
+# cleancache.keep_declined=0 to measure zcache without the reclaim policy.
 #
 # Steps: setup, kernel, modules; the helpers (tools/bin/zc_lzobench, linked
 # against liblzo2, and tests/vm/progs/zc_reread.c); the corpus
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--model) model=$2; shift 2;;
 	--mem) mem=$2; shift 2;;
-	-h|--help) sed -n '3,22p' "$0"; exit 0;;
+	-h|--help) sed -n '3,24p' "$0"; exit 0;;
 	*) zc_die "unknown argument '$1' (see --help)";;
 	esac
 done

@@ -5,9 +5,7 @@
 # Needs the data disk: scripts/vm-run.sh --disk 512M:$(scripts/make-corpus.sh 64) cleancache
 . /zc/lib.sh
 
-CC=/sys/kernel/debug/cleancache
 BE=/sys/kernel/debug/ccbackend
-cc() { cat "$CC/$1"; }
 be() { cat "$BE/$1"; }
 md5() { md5sum "$1" | cut -d' ' -f1; }
 T=$ZC_DATA/cctest
@@ -46,19 +44,19 @@ check_eq "one pool: ext4 only (tmpfs, proc, sysfs never opt in)" 1 "$(be pools)"
 
 # --- read, drop, re-read --------------------------------------------------------
 drop_caches
-puts0=$(cc puts)
+puts0=$(ccq puts)
 cat "$ZC_DATA"/files/* >/dev/null
 drop_caches
-puts1=$(cc puts)
+puts1=$(ccq puts)
 stored=$(be stored_pages)
 info "puts $puts0 -> $puts1, stored pages $stored"
 check_gt "drop_caches put pages into cleancache" "$puts1" "$puts0"
 check_gt "the backend stores them" "$stored" 1000
-gets0=$(cc succ_gets)
+gets0=$(ccq succ_gets)
 hits0=$(be hits)
 check "re-read from cleancache: every corpus file matches its checksum" verify_data
-gets1=$(cc succ_gets)
-info "succ_gets $gets0 -> $gets1, failed_gets $(cc failed_gets), backend hits $(be hits)"
+gets1=$(ccq succ_gets)
+info "succ_gets $gets0 -> $gets1, failed_gets $(ccq failed_gets), backend hits $(be hits)"
 check_gt "re-read got pages from cleancache" "$gets1" "$gets0"
 check_gt "backend hits rose" "$(be hits)" "$hits0"
 check_gt "most of the corpus came from cleancache" "$((gets1 - gets0))" $((stored / 2))
@@ -68,10 +66,10 @@ check_gt "gets are exclusive (stored pages fell)" "$stored" "$(be stored_pages)"
 # tmpfs: never offered.
 dd if=/dev/urandom of=/tmp/tmpfs-file bs=4k count=64 2>/dev/null
 drop_caches
-puts0=$(cc puts)
+puts0=$(ccq puts)
 cat /tmp/tmpfs-file >/dev/null
 drop_caches
-check_eq "tmpfs pages are never put" "$puts0" "$(cc puts)"
+check_eq "tmpfs pages are never put" "$puts0" "$(ccq puts)"
 rm -f /tmp/tmpfs-file
 
 # A 256 KiB test file from real data, and replacement data.
@@ -87,10 +85,10 @@ fresh_file() {
 
 # --- overwrite + fsync ----------------------------------------------------------
 fresh_file
-inv0=$(cc invalidates)
+inv0=$(ccq invalidates)
 dd if="$W/new" of="$T" bs=4k count=64 conv=notrunc,fsync 2>/dev/null
 expect_fresh "overwrite+fsync" "$T" "$(md5 "$W/new")"
-check_gt "overwrite: invalidates moved" "$(cc invalidates)" "$inv0"
+check_gt "overwrite: invalidates moved" "$(ccq invalidates)" "$inv0"
 
 # Partial overwrite of one page: the other pages may come from cleancache.
 fresh_file
@@ -101,12 +99,12 @@ expect_fresh "partial overwrite" "$T" "$(md5 "$W/exp")"
 
 # --- truncate -------------------------------------------------------------------
 fresh_file
-inv0=$(cc invalidates)
+inv0=$(ccq invalidates)
 truncate -s 0 "$T"
 truncate -s 262144 "$T"
 dd if=/dev/zero of="$W/zero" bs=4k count=64 2>/dev/null
 expect_fresh "truncate to 0 and extend" "$T" "$(md5 "$W/zero")"
-check_gt "truncate: invalidates moved" "$(cc invalidates)" "$inv0"
+check_gt "truncate: invalidates moved" "$(ccq invalidates)" "$inv0"
 
 # Truncate inside a page and a large folio, then extend: the tail reads as zeros.
 fresh_file
@@ -118,12 +116,12 @@ expect_fresh "truncate mid-page and extend" "$T" "$(md5 "$W/exp")"
 
 # --- fallocate modes --------------------------------------------------------------
 fresh_file
-inv0=$(cc invalidates)
+inv0=$(ccq invalidates)
 check "punch hole (64 KiB at 64 KiB)" ccio punch "$T" 65536 65536
 cp "$W/orig" "$W/exp"
 dd if=/dev/zero of="$W/exp" bs=4k seek=16 count=16 conv=notrunc 2>/dev/null
 expect_fresh "punch hole" "$T" "$(md5 "$W/exp")"
-check_gt "punch hole: invalidates moved" "$(cc invalidates)" "$inv0"
+check_gt "punch hole: invalidates moved" "$(ccq invalidates)" "$inv0"
 
 fresh_file
 check "punch hole (sub-page, 1000 bytes at 9000)" ccio punch "$T" 9000 1000
@@ -150,7 +148,7 @@ expect_fresh "insert range" "$T" "$(md5 "$W/exp")"
 
 # --- O_DIRECT write over pages that are only in cleancache -----------------------
 fresh_file
-inv0=$(cc invalidates)
+inv0=$(ccq invalidates)
 dd if="$W/new" of="$W/new16" bs=4k count=16 2>/dev/null
 check "O_DIRECT write of 64 KiB at 32 KiB" ccio dio "$T" 32768 "$W/new16"
 cp "$W/orig" "$W/exp"
@@ -158,7 +156,7 @@ dd if="$W/new16" of="$W/exp" bs=4k seek=8 conv=notrunc 2>/dev/null
 # No drop_caches first: the page cache is empty, cleancache holds the old data.
 check_eq "O_DIRECT write: buffered read sees the new data" "$(md5 "$W/exp")" "$(md5 "$T")"
 expect_fresh "O_DIRECT write" "$T" "$(md5 "$W/exp")"
-check_gt "O_DIRECT write: invalidates moved" "$(cc invalidates)" "$inv0"
+check_gt "O_DIRECT write: invalidates moved" "$(ccq invalidates)" "$inv0"
 
 # The same through Linux AIO: completion work must still invalidate.
 fresh_file
@@ -173,9 +171,9 @@ fresh_file
 check "mmap write of 64 KiB at 8 KiB + msync" ccio mmapwrite "$T" 8192 "$W/new16"
 cp "$W/orig" "$W/exp"
 dd if="$W/new16" of="$W/exp" bs=4k seek=2 conv=notrunc 2>/dev/null
-puts0=$(cc puts)
+puts0=$(ccq puts)
 expect_fresh "mmap write" "$T" "$(md5 "$W/exp")"
-check_gt "mmap write: the written pages were put again" "$(cc puts)" "$puts0"
+check_gt "mmap write: the written pages were put again" "$(ccq puts)" "$puts0"
 
 # --- unlink and create again (inode number reuse: the generation differs) ---------
 fresh_file
@@ -190,9 +188,9 @@ expect_fresh "unlink + create" "$T" "$(md5 "$W/new")"
 # --- a linked inode evicted from memory keeps its pages -----------------------------
 fresh_file
 echo 2 >/proc/sys/vm/drop_caches
-gets0=$(cc succ_gets)
+gets0=$(ccq succ_gets)
 check_eq "inode evicted and read back: data" "$(md5 "$W/orig")" "$(md5 "$T")"
-check_gt "inode evicted and read back: served from cleancache" "$(cc succ_gets)" "$gets0"
+check_gt "inode evicted and read back: served from cleancache" "$(ccq succ_gets)" "$gets0"
 rm -f "$T"
 sync
 
@@ -201,9 +199,9 @@ check "remount read-only" mount -o remount,ro "$ZC_DATA"
 check_eq "ro remount: still one pool" 1 "$(be pools)"
 cat "$ZC_DATA"/files/* >/dev/null
 drop_caches
-gets0=$(cc succ_gets)
+gets0=$(ccq succ_gets)
 check "ro: corpus verifies" verify_data
-check_gt "ro: served from cleancache" "$(cc succ_gets)" "$gets0"
+check_gt "ro: served from cleancache" "$(ccq succ_gets)" "$gets0"
 check "remount read-write" mount -o remount,rw "$ZC_DATA"
 check_eq "rw remount: still one pool (no pool leaked)" 1 "$(be pools)"
 
@@ -229,9 +227,9 @@ check_eq "umount dropped the pool" 0 "$(be pools)"
 check_eq "umount dropped every page" 0 "$(be stored_pages)"
 check "mount again" mount_data
 check_eq "mount created a pool" 1 "$(be pools)"
-gets0=$(cc succ_gets)
+gets0=$(ccq succ_gets)
 check "corpus verifies after remount" verify_data
-check_eq "nothing from the old pool is served" "$gets0" "$(cc succ_gets)"
+check_eq "nothing from the old pool is served" "$gets0" "$(ccq succ_gets)"
 
 # --- unload the backend while mounted -----------------------------------------------
 cat "$ZC_DATA"/files/* >/dev/null
@@ -241,12 +239,12 @@ mark_dmesg
 check "rmmod ccbackend while mounted" rmmod ccbackend
 check "unregistration dropped every page and pool" \
 	sh -c "dmesg | grep -q 'ccbackend: unregistered: 0 pages and 0 pools left'"
-puts0=$(cc puts)
-gets0=$(cc succ_gets)
+puts0=$(ccq puts)
+gets0=$(ccq succ_gets)
 check "corpus verifies with no backend" verify_data
 drop_caches
-check_eq "no backend: no puts" "$puts0" "$(cc puts)"
-check_eq "no backend: no gets" "$gets0" "$(cc succ_gets)"
+check_eq "no backend: no puts" "$puts0" "$(ccq puts)"
+check_eq "no backend: no gets" "$gets0" "$(ccq succ_gets)"
 
 # --- load it again while mounted --------------------------------------------------------
 mark_dmesg
@@ -255,10 +253,10 @@ check "a pool for the mounted ext4 again" \
 	sh -c "dmesg | grep -q 'ccbackend: registered: max 32768 pages, 1 pools created'"
 cat "$ZC_DATA"/files/* >/dev/null
 drop_caches
-gets0=$(cc succ_gets)
+gets0=$(ccq succ_gets)
 check "re-read after reload: corpus verifies" verify_data
-check_gt "re-read after reload: served from cleancache" "$(cc succ_gets)" "$gets0"
-info "counters: puts $(cc puts) succ_gets $(cc succ_gets) failed_gets $(cc failed_gets) invalidates $(cc invalidates)"
+check_gt "re-read after reload: served from cleancache" "$(ccq succ_gets)" "$gets0"
+info "counters: puts $(ccq puts) succ_gets $(ccq succ_gets) failed_gets $(ccq failed_gets) invalidates $(ccq invalidates)"
 info "backend: stored $(be stored_pages) puts $(be puts) declined $(be declined) hits $(be hits) misses $(be misses) inv_pages $(be invalidated_pages) inv_inodes $(be invalidated_inodes) inv_pools $(be invalidated_pools)"
 
 check "umount at the end" umount_data

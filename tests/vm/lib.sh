@@ -119,8 +119,10 @@ verify_data() { (cd "$ZC_DATA" && md5sum -c -s MD5SUMS); }
 Z=/sys/kernel/mm/zcache
 z() { cat "$Z/$1"; }
 zq() { cat "$Z/$1" 2>/dev/null || echo 0; }
-# ccq COUNTER: a counter of the cleancache frontend (debugfs), 0 if absent.
-ccq() { cat "/sys/kernel/debug/cleancache/$1" 2>/dev/null || echo 0; }
+# The cleancache frontend's debugfs counters; `ccq COUNTER` reads one, 0 if
+# absent.
+CC=/sys/kernel/debug/cleancache
+ccq() { cat "$CC/$1" 2>/dev/null || echo 0; }
 # The frontend's reclaim policy for pages the backend declined (patch 0009).
 KEEP_DECLINED=/sys/module/cleancache/parameters/keep_declined
 
