@@ -46,6 +46,7 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 
 use kernel::alloc::flags::{__GFP_NOWARN, GFP_NOWAIT};
+use kernel::bindings;
 use kernel::cleancache::{InodeKey, PoolId, SourcePage, TargetPage};
 use kernel::interrupt::{local_interrupt_disable, LocalInterruptDisabled};
 use kernel::page::PAGE_SIZE;
@@ -55,7 +56,7 @@ use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
 
 use crate::bcache::{
     ChargeCell, HasLruLink, Index, InsertError, Lru, LruCharge, LruLink, PooledCache, PooledIndex,
-    Watermark, GLOBAL_LRU, POOL_LRU,
+    Watermark, XaNodeCount, GLOBAL_LRU, POOL_LRU,
 };
 use crate::pages::{KernelPages, GFP_PUT};
 use crate::percpu::{CompressBufs, Counters, Event};
@@ -579,6 +580,65 @@ pub(crate) struct PoolSnapshot {
     pub(crate) stats: PoolStats,
 }
 
+/// What the page index holds, counted by [`Backend::index_usage`]: the
+/// memory zcache uses outside the allocator's pages.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IndexUsage {
+    /// Entries (stored pages, zero pages included).
+    pub(crate) entries: u64,
+    /// Inodes with stored pages: one rbtree node and one [`InodeNode`] each.
+    pub(crate) inodes: u64,
+    /// Nodes of the inodes' XArrays (`struct xa_node`).
+    pub(crate) xa_nodes: u64,
+}
+
+/// Bytes the slab allocator gives an object of `size` bytes (its `kmalloc`
+/// size class).
+fn slab_bytes(size: usize) -> u64 {
+    // SAFETY: A pure function of its argument; any value is allowed.
+    let n = unsafe { bindings::kmalloc_size_roundup(size) };
+    n as u64
+}
+
+impl IndexUsage {
+    /// Bytes of one entry: a `kmalloc` object of `size_of::<Entry>()`.
+    pub(crate) fn entry_bytes() -> u64 {
+        slab_bytes(core::mem::size_of::<Entry>())
+    }
+
+    /// Bytes of one inode: its rbtree node (`kernel::rbtree`'s node holds
+    /// the `rb_node` links, the key and the boxed [`InodeNode`], as this
+    /// tuple does) and the [`InodeNode`], each a `kmalloc` object.
+    pub(crate) fn inode_bytes() -> u64 {
+        type RbNode = (bindings::rb_node, InodeKey, Pin<KBox<InodeNode>>);
+        slab_bytes(core::mem::size_of::<RbNode>())
+            .saturating_add(slab_bytes(core::mem::size_of::<InodeNode>()))
+    }
+
+    /// Bytes of one XArray node: `sizeof(struct xa_node)`, an object of the
+    /// kernel's `radix_tree_node` slab cache (576 bytes on 64-bit).
+    pub(crate) fn xa_node_bytes() -> u64 {
+        core::mem::size_of::<bindings::xa_node>() as u64
+    }
+
+    /// Bytes of memory the index uses: entries, inodes and XArray nodes.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.entries
+            .saturating_mul(Self::entry_bytes())
+            .saturating_add(self.inodes.saturating_mul(Self::inode_bytes()))
+            .saturating_add(self.xa_nodes.saturating_mul(Self::xa_node_bytes()))
+    }
+
+    /// Adds the count of one inode's XArray.
+    fn add_inode(&mut self, xc: &XaNodeCount) {
+        if xc.indices() > 0 {
+            self.entries = self.entries.saturating_add(xc.indices());
+            self.inodes = self.inodes.saturating_add(1);
+            self.xa_nodes = self.xa_nodes.saturating_add(xc.nodes());
+        }
+    }
+}
+
 /// zcache's cleancache backend.
 #[pin_data]
 pub(crate) struct Backend {
@@ -1008,6 +1068,85 @@ impl Backend {
         })
     }
 
+    /// Counts what the page index holds (entries, inodes, XArray nodes) by
+    /// walking every inode's XArray in index order, with [`XaNodeCount`].
+    ///
+    /// Process or atomic context; takes the cache lock for at most
+    /// [`BATCH`] page indices at a time and finds its place again after each
+    /// break (an rbtree lookup by inode key), so its cost is linear in the
+    /// number of stored pages but it never holds the lock long. The result
+    /// is a snapshot: pages stored or dropped during the walk may or may not
+    /// be counted.
+    pub(crate) fn index_usage(&self) -> IndexUsage {
+        let mut usage = IndexUsage::default();
+        for pool in 0..MAX_POOLS as u32 {
+            // The inode being counted (`xc`) and the next index to look at
+            // in it; `None` as the index once the inode is done.
+            let mut at: Option<(InodeKey, Option<usize>)> = None;
+            let mut xc = XaNodeCount::new();
+            'pool: loop {
+                let g = self.inner.lock();
+                let Some(p) = g.cache.index().pool(pool) else {
+                    break;
+                };
+                let mut budget = BATCH;
+                while budget > 0 {
+                    // Find the inode to count and where to start in it.
+                    let (key, from) = match at {
+                        None => match p.inodes.cursor_front() {
+                            Some(c) => (*c.current().0, 0),
+                            None => break 'pool,
+                        },
+                        Some((k, next)) => {
+                            let Some(c) = p.inodes.cursor_lower_bound(&k) else {
+                                break 'pool;
+                            };
+                            let ck = *c.current().0;
+                            match next {
+                                Some(i) if ck == k => (ck, i),
+                                _ if ck != k => (ck, 0),
+                                _ => match c.peek_next() {
+                                    Some((&nk, _)) => (nk, 0),
+                                    None => break 'pool,
+                                },
+                            }
+                        }
+                    };
+                    let Some(node) = p.inodes.get(&key) else {
+                        break 'pool;
+                    };
+                    if at.is_some_and(|(k, _)| k != key) || from == 0 {
+                        // A new inode (or the one being counted went away).
+                        usage.add_inode(&xc);
+                        xc = XaNodeCount::new();
+                    }
+                    let mut next = Some(from);
+                    while let Some(start) = next {
+                        if budget == 0 {
+                            break;
+                        }
+                        budget -= 1;
+                        match node.xa.find_from(start) {
+                            Some(i) => {
+                                xc.push(i as u64);
+                                next = i.checked_add(1);
+                            }
+                            None => next = None,
+                        }
+                    }
+                    if next.is_none() {
+                        usage.add_inode(&xc);
+                        xc = XaNodeCount::new();
+                    }
+                    at = Some((key, next));
+                }
+                drop(g);
+            }
+            usage.add_inode(&xc);
+        }
+        usage
+    }
+
     /// Pages the allocator holds: what the shrinker can give back.
     pub(crate) fn reclaimable_pages(&self) -> u64 {
         self.inner.lock().store.zalloc.stats().pages as u64
@@ -1378,6 +1517,96 @@ mod tests {
         assert_eq!(freed, before.saturating_sub(b.reclaimable_pages()));
         assert!(freed > 0);
         assert_eq!(b.counters.sum(Event::EvictedShrinker), 300);
+        Ok(())
+    }
+
+    /// The nodes of a real XArray, counted by walking its tree: the ground
+    /// truth for [`XaNodeCount`]. An internal node pointer is tagged `2` in
+    /// its low bits and above 4096 (`xa_is_node()` in `xarray.h`).
+    fn real_xa_nodes(entry: *mut core::ffi::c_void) -> u64 {
+        let v = entry as usize;
+        if v & 3 != 2 || v <= 4096 {
+            return 0;
+        }
+        let node = (v - 2) as *const bindings::xa_node;
+        // SAFETY: `entry` is a node pointer of an XArray that the caller
+        // holds and nobody else changes, so the node is live.
+        let slots = unsafe { (*node).slots };
+        1 + slots.iter().map(|&s| real_xa_nodes(s)).sum::<u64>()
+    }
+
+    #[test]
+    fn xa_node_count_matches_the_xarray() -> Result {
+        let marker = KBox::new(0u64, GFP_KERNEL)?;
+        let ptr = NonNull::from(&*marker);
+        let patterns: [&[usize]; 8] = [
+            &[0],
+            &[5],
+            &[0, 1, 2, 63],
+            &[0, 64],
+            &[1, 65, 130, 4095],
+            &[4096],
+            &[0, 4096, 262_144],
+            &[3, 700, 701, 702, 100_000, 1 << 30],
+        ];
+        for indices in patterns {
+            let xa = KBox::pin_init(RawXa::<u64>::new(), GFP_KERNEL)?;
+            let mut xc = XaNodeCount::new();
+            for &i in indices {
+                xa.store(i, ptr, bindings::GFP_KERNEL)?;
+                assert!(xc.push(i as u64));
+            }
+            let head = xa.head();
+            assert_eq!(xc.nodes(), real_xa_nodes(head));
+            // Erasing shrinks the tree back: the count of what is left
+            // still matches.
+            if let Some((&last, rest)) = indices.split_last() {
+                xa.erase(last);
+                let mut xc = XaNodeCount::new();
+                for &i in rest {
+                    xc.push(i as u64);
+                }
+                assert_eq!(xc.nodes(), real_xa_nodes(xa.head()));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn index_usage_counts_entries_inodes_and_nodes() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        // Inode 1: index 0 alone (no node); inode 2: 0..100 (a root and two
+        // leaves); inode 3: index 5000 (height 3: three nodes). Enough pages
+        // for the walk to break its lock hold several times.
+        let mut stored = 0u64;
+        for (ino, indices) in [(1u64, 0..1usize), (2, 0..100), (3, 5000..5001)] {
+            for i in indices {
+                fill_text(&mut src, ino * 10_000 + i as u64);
+                assert!(b.put(key(pool, ino, i), &src));
+                stored += 1;
+            }
+        }
+        for i in 0..600 {
+            fill_text(&mut src, 50_000 + i as u64);
+            assert!(b.put(key(pool, 4, i), &src));
+            stored += 1;
+        }
+        let u = b.index_usage();
+        assert_eq!(u.entries, stored);
+        assert_eq!(u.entries, b.gauges().pages_stored);
+        assert_eq!(u.inodes, 4);
+        // Inode 4 (0..600): a root and ten leaves.
+        assert_eq!(u.xa_nodes, 3 + 3 + 11);
+        assert_eq!(
+            u.bytes(),
+            stored * IndexUsage::entry_bytes()
+                + 4 * IndexUsage::inode_bytes()
+                + 17 * IndexUsage::xa_node_bytes()
+        );
+        b.destroy_pool(pool);
+        let u = b.index_usage();
+        assert_eq!((u.entries, u.inodes, u.xa_nodes), (0, 0, 0));
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `/sys/kernel/mm/zcache/`: the global `memlimit` and `when_full` (rw), read-only
-//! statistics (mode 0444: readable without root), and `pools/<id>/` with the
+//! statistics (mode 0444: readable without root; `metadata_bytes`, which walks
+//! the whole index, is 0400), and `pools/<id>/` with the
 //! per-pool subset and a rw per-pool `memlimit`. The ABI is documented in
 //! `Documentation/ABI/testing/sysfs-kernel-mm-zcache`.
 //!
@@ -46,6 +47,7 @@ enum Id {
     Event(Event),
     PoolCount,
     WhenFull,
+    MetadataBytes,
     // Per-pool only.
     ChargedBytes,
     PoolPuts,
@@ -55,7 +57,7 @@ enum Id {
 }
 
 /// The global attributes: name, mode, id.
-const GLOBAL_ATTRS: [(&CStr, u16, Id); 20] = [
+const GLOBAL_ATTRS: [(&CStr, u16, Id); 21] = [
     (c"memlimit", 0o644, Id::Memlimit),
     (c"when_full", 0o644, Id::WhenFull),
     (c"orig_data_size", 0o444, Id::OrigDataSize),
@@ -88,6 +90,8 @@ const GLOBAL_ATTRS: [(&CStr, u16, Id); 20] = [
     (c"rejected_limit", 0o444, Id::Event(Event::RejectedLimit)),
     (c"rejected_full", 0o444, Id::Event(Event::RejectedFull)),
     (c"pool_count", 0o444, Id::PoolCount),
+    // Root only: reading walks the whole page index.
+    (c"metadata_bytes", 0o400, Id::MetadataBytes),
 ];
 
 /// The attributes of `pools/<id>/`.
@@ -167,7 +171,7 @@ impl<const N: usize> AttrSet<N> {
 pub(crate) struct Sysfs {
     root: NonNull<bindings::kobject>,
     pools: NonNull<bindings::kobject>,
-    global: KBox<AttrSet<20>>,
+    global: KBox<AttrSet<21>>,
     /// The group of every pool directory (reached through `POOL_GROUP`).
     _pool_group: KBox<AttrSet<10>>,
 }
@@ -356,6 +360,7 @@ unsafe extern "C" fn show(
     }
     let v = match id {
         Id::Event(ev) => b.counters.sum(ev),
+        Id::MetadataBytes => b.index_usage().bytes(),
         _ => {
             let g = b.gauges();
             match id {

@@ -99,6 +99,15 @@ impl<T> RawXa<T> {
         NonNull::new(p.cast::<T>())
     }
 
+    /// The array's root (`xa_head`), for tests that walk the tree itself.
+    /// The caller must not change the array while it uses the result.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn head(&self) -> *mut core::ffi::c_void {
+        // SAFETY: `self.xa` is initialised (type invariant); reading the
+        // head pointer has no side effect.
+        unsafe { (*self.xa.get()).xa_head }
+    }
+
     /// The lowest index at or above `start` holding an entry, if any.
     pub(crate) fn find_from(&self, start: usize) -> Option<usize> {
         let mut index = start;

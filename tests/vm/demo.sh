@@ -93,6 +93,11 @@ phase_ws1() {
 phase() {
 	local phase=$1
 	phase_ws1 "$phase"
+	# What zcache holds outside the allocator's pages (entries, inodes,
+	# XArray nodes), in the steady state of WS1.
+	if [ "$phase" = zc ] && [ -r "$Z/metadata_bytes" ]; then
+		info "R meta stored=$(zq pages_stored) metadata_bytes=$(cat "$Z/metadata_bytes") mem_used=$(zq mem_used_total) compr=$(zq compr_data_size)"
+	fi
 	run_pass "$phase" big1 ws2 zc_reread seq /tmp/ws2.md5
 	run_pass "$phase" big2 ws2 zc_reread seq /tmp/ws2.md5
 	run_pass "$phase" bigrand ws2 zc_reread rand /tmp/ws2.md5 blocks.bin 3 "$rand2"

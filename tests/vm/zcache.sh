@@ -58,6 +58,12 @@ check_gt "drop_caches put pages into zcache" "$(z puts)" "$puts0"
 check_gt "zcache stores them" "$stored" 1000
 check_gt "they are compressed (orig_data_size > compr_data_size)" "$(z orig_data_size)" "$(z compr_data_size)"
 check_gt "mem_used_total counts the allocator's pages" "$(z mem_used_total)" 0
+check_eq "metadata_bytes is mode 0400" 400 "$(stat -c %a "$Z/metadata_bytes")"
+check "metadata_bytes is not readable by an unprivileged user" su nobody -s /bin/sh -c "! cat $Z/metadata_bytes 2>/dev/null"
+md=$(z metadata_bytes)
+st=$(z pages_stored)
+info "metadata_bytes $md for $st stored pages"
+check "metadata_bytes counts a 64-byte entry per stored page, and more (inodes, XArray nodes)" test "$md" -gt $((st * 64))
 check_gt "memory used is below the data stored" "$(z orig_data_size)" "$(z mem_used_total)"
 hits0=$(z hits)
 check "re-read: every corpus file matches its checksum" verify_data

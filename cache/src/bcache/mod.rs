@@ -21,6 +21,8 @@
 //! - [`Index`]: the key -> entry map, supplied by the caller (XArray or
 //!   rbtree in the kernel, `BTreeMap` in the tests), behind a trait so that
 //!   one LRU and accounting implementation serves every index.
+//! - [`XaNodeCount`]: the number of nodes of an XArray, counted from its
+//!   present indices, for an [`Index`] kept in XArrays to report its memory.
 //! - [`Cache`]: an [`Index`] plus one [`Lru`]: `lookup` (touches the LRU on a
 //!   hit), `insert` (replaces an old entry, evicts to make room), `remove`,
 //!   `set_limit`, `shrink`/`count` for the shrinker. dmu's configuration.
@@ -121,11 +123,13 @@ mod cache;
 mod link;
 mod lru;
 mod pooled;
+mod xa_nodes;
 
 pub use cache::{Cache, Index};
 pub use link::{ChargeCell, HasLruLink, LruCharge, LruLink};
 pub use lru::{Lru, Watermark};
 pub use pooled::{PooledCache, PooledIndex};
+pub use xa_nodes::{XaNodeCount, XA_CHUNK_SHIFT};
 
 /// `ID` of the [`LruLink`] for a [`Cache`]'s only LRU, and for the global LRU
 /// of a [`PooledCache`].
