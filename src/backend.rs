@@ -7,7 +7,9 @@
 //!
 //! A pool per filesystem (cleancache `init_fs`), up to [`MAX_POOLS`]. In a
 //! pool, the inodes are kept in a kernel rbtree keyed by the cleancache
-//! [`InodeKey`]; each inode holds an XArray of page index -> [`Entry`]. An
+//! [`InodeKey`]; each inode holds an XArray of page index -> [`Entry`]
+//! (up to [`INLINE_PAGES`] pages are kept in the inode itself, which saves
+//! the XArray's 576-byte node on the many inodes with a few pages). An
 //! entry is either a zero page (no chunk: a mark) or the handle of an LZO1X-1
 //! compressed chunk of at most half a page in the `zalloc` allocator. Entries
 //! are charged to the shared bounded-cache machinery (`bcache`): each sits on
@@ -237,17 +239,138 @@ pub(crate) const fn entry_cost(compressed_len: usize) -> u64 {
     (chunk + core::mem::size_of::<Entry>()) as u64
 }
 
+/// Stored pages an inode keeps in its own node, before it needs an XArray
+/// node.
+const INLINE_PAGES: usize = 4;
+
+/// An inline slot of an [`InodeNode`]: a page index and its entry, or free.
+type InlineSlot = Cell<Option<(usize, NonNull<Entry>)>>;
+
 /// An inode of a pool: its page index.
+///
+/// An inode with at most [`INLINE_PAGES`] stored pages keeps them in
+/// `inline`, and its XArray stays empty: an XArray with entries costs at
+/// least one 576-byte node (unless its only entry is at index 0), and most
+/// inodes have only a few pages in zcache at a time. Storing one page more
+/// moves them all into the XArray ("spills"), where they stay until the
+/// inode has no page left and is freed. Every method runs under the cache
+/// lock, which is what serialises the `Cell`s.
 ///
 /// # Invariants
 ///
-/// `nr` is the number of entries stored in `xa`; an inode with no entries is
-/// removed from its pool's rbtree.
+/// - `nr` is the number of entries of the inode; an inode with no entries
+///   is removed from its pool's rbtree.
+/// - While `spilled` is false, the entries are the `Some` slots of `inline`
+///   (at distinct indices) and `xa` is empty; once it is true, `xa` holds
+///   every entry and `inline` is all `None`.
 #[pin_data]
 struct InodeNode {
     #[pin]
     xa: RawXa<Entry>,
     nr: Cell<usize>,
+    spilled: Cell<bool>,
+    inline: [InlineSlot; INLINE_PAGES],
+}
+
+impl InodeNode {
+    /// An initialiser for an inode with no entries. Allocates nothing.
+    fn new() -> impl PinInit<Self> {
+        pin_init!(InodeNode {
+            xa <- RawXa::new(),
+            nr: Cell::new(0),
+            spilled: Cell::new(false),
+            inline: [const { Cell::new(None) }; INLINE_PAGES],
+        })
+    }
+
+    /// The inline slot holding `index`, if any.
+    fn inline_slot(&self, index: usize) -> Option<&InlineSlot> {
+        self.inline
+            .iter()
+            .find(|s| s.get().is_some_and(|(i, _)| i == index))
+    }
+
+    /// The entry at `index`, if any.
+    fn load(&self, index: usize) -> Option<NonNull<Entry>> {
+        if self.spilled.get() {
+            return self.xa.load(index);
+        }
+        self.inline_slot(index)?.get().map(|(_, e)| e)
+    }
+
+    /// Stores `entry` at `index` and returns the entry it replaced. Never
+    /// sleeps (XArray nodes are allocated with [`GFP_PUT`]).
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if an XArray node could not be allocated; the inode then
+    /// holds the same entries as before (possibly spilled).
+    fn store(&self, index: usize, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
+        let old = if self.spilled.get() {
+            self.xa.store(index, entry, GFP_PUT)?
+        } else if let Some(slot) = self.inline_slot(index) {
+            slot.replace(Some((index, entry))).map(|(_, e)| e)
+        } else if let Some(slot) = self.inline.iter().find(|s| s.get().is_none()) {
+            slot.set(Some((index, entry)));
+            None
+        } else {
+            self.spill()?;
+            self.xa.store(index, entry, GFP_PUT)?
+        };
+        if old.is_none() {
+            self.nr.set(self.nr.get().saturating_add(1));
+        }
+        Ok(old)
+    }
+
+    /// Moves the inline entries into the XArray.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if an XArray node could not be allocated; nothing moved.
+    fn spill(&self) -> Result {
+        for (n, slot) in self.inline.iter().enumerate() {
+            let Some((index, entry)) = slot.get() else {
+                continue;
+            };
+            if let Err(e) = self.xa.store(index, entry, GFP_PUT) {
+                for moved in self.inline.iter().take(n) {
+                    if let Some((i, _)) = moved.get() {
+                        self.xa.erase(i);
+                    }
+                }
+                return Err(e);
+            }
+        }
+        for slot in &self.inline {
+            slot.set(None);
+        }
+        self.spilled.set(true);
+        Ok(())
+    }
+
+    /// Removes and returns the entry at `index`, if any. Never allocates.
+    fn erase(&self, index: usize) -> Option<NonNull<Entry>> {
+        let entry = if self.spilled.get() {
+            self.xa.erase(index)
+        } else {
+            self.inline_slot(index)?.take().map(|(_, e)| e)
+        }?;
+        self.nr.set(self.nr.get().saturating_sub(1));
+        Some(entry)
+    }
+
+    /// The lowest index at or above `start` holding an entry, if any.
+    fn find_from(&self, start: usize) -> Option<usize> {
+        if self.spilled.get() {
+            return self.xa.find_from(start);
+        }
+        self.inline
+            .iter()
+            .filter_map(|s| s.get().map(|(i, _)| i))
+            .filter(|&i| i >= start)
+            .min()
+    }
 }
 
 /// Per-pool counters kept under the cache lock (the pool's entry count and
@@ -290,7 +413,7 @@ impl ZIndex {
 
     /// The lowest page index at or above `from` stored for `inode`.
     fn next_index(&self, pool: u32, inode: &InodeKey, from: usize) -> Option<usize> {
-        self.pool(pool)?.inodes.get(inode)?.xa.find_from(from)
+        self.pool(pool)?.inodes.get(inode)?.find_from(from)
     }
 }
 
@@ -309,31 +432,16 @@ unsafe impl Index for ZIndex {
     }
 
     fn get(&self, key: &Key) -> Option<NonNull<Entry>> {
-        self.pool(key.pool)?
-            .inodes
-            .get(&key.inode)?
-            .xa
-            .load(key.index)
+        self.pool(key.pool)?.inodes.get(&key.inode)?.load(key.index)
     }
 
     fn insert(&mut self, key: &Key, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
         let pool = self.pool_mut(key.pool).ok_or(EINVAL)?;
         if let Some(node) = pool.inodes.get(&key.inode) {
-            let old = node.xa.store(key.index, entry, GFP_PUT)?;
-            if old.is_none() {
-                node.nr.set(node.nr.get().saturating_add(1));
-            }
-            return Ok(old);
+            return node.store(key.index, entry);
         }
-        let node = KBox::pin_init(
-            pin_init!(InodeNode {
-                xa <- RawXa::new(),
-                nr: Cell::new(0),
-            }),
-            put_flags(),
-        )?;
-        node.xa.store(key.index, entry, GFP_PUT)?;
-        node.nr.set(1);
+        let node = KBox::pin_init(InodeNode::new(), put_flags())?;
+        node.store(key.index, entry)?;
         // On failure the new node (and its XArray, which does not own the
         // entry) is dropped: the index is unchanged.
         pool.inodes
@@ -344,10 +452,8 @@ unsafe impl Index for ZIndex {
     fn remove(&mut self, key: &Key) -> Option<NonNull<Entry>> {
         let pool = self.pool_mut(key.pool)?;
         let node = pool.inodes.get(&key.inode)?;
-        let entry = node.xa.erase(key.index)?;
-        let left = node.nr.get().saturating_sub(1);
-        node.nr.set(left);
-        if left == 0 {
+        let entry = node.erase(key.index)?;
+        if node.nr.get() == 0 {
             pool.inodes.remove(&key.inode);
         }
         Some(entry)
@@ -627,6 +733,12 @@ impl IndexUsage {
             .saturating_mul(Self::entry_bytes())
             .saturating_add(self.inodes.saturating_mul(Self::inode_bytes()))
             .saturating_add(self.xa_nodes.saturating_mul(Self::xa_node_bytes()))
+    }
+
+    /// Adds an inode whose `entries` pages are inline (no XArray node).
+    fn add_inline(&mut self, entries: u64) {
+        self.entries = self.entries.saturating_add(entries);
+        self.inodes = self.inodes.saturating_add(1);
     }
 
     /// Adds the count of one inode's XArray.
@@ -1069,7 +1181,8 @@ impl Backend {
     }
 
     /// Counts what the page index holds (entries, inodes, XArray nodes) by
-    /// walking every inode's XArray in index order, with [`XaNodeCount`].
+    /// walking every spilled inode's XArray in index order, with
+    /// [`XaNodeCount`] (an inode with its pages inline has no XArray node).
     ///
     /// Process or atomic context; takes the cache lock for at most
     /// [`BATCH`] page indices at a time and finds its place again after each
@@ -1119,6 +1232,13 @@ impl Backend {
                         // A new inode (or the one being counted went away).
                         usage.add_inode(&xc);
                         xc = XaNodeCount::new();
+                    }
+                    if !node.spilled.get() {
+                        // Its pages are inline: no XArray node.
+                        usage.add_inline(node.nr.get() as u64);
+                        budget -= 1;
+                        at = Some((key, None));
+                        continue;
                     }
                     let mut next = Some(from);
                     while let Some(start) = next {
@@ -1576,9 +1696,9 @@ mod tests {
     fn index_usage_counts_entries_inodes_and_nodes() -> Result {
         let (b, pool) = backend(1 << 30)?;
         let mut src = page()?;
-        // Inode 1: index 0 alone (no node); inode 2: 0..100 (a root and two
-        // leaves); inode 3: index 5000 (height 3: three nodes). Enough pages
-        // for the walk to break its lock hold several times.
+        // Inode 1: index 0 alone, inode 3: index 5000 alone (inline: no
+        // node); inode 2: 0..100 (spilled: a root and two leaves). Enough
+        // pages for the walk to break its lock hold several times.
         let mut stored = 0u64;
         for (ino, indices) in [(1u64, 0..1usize), (2, 0..100), (3, 5000..5001)] {
             for i in indices {
@@ -1597,16 +1717,72 @@ mod tests {
         assert_eq!(u.entries, b.gauges().pages_stored);
         assert_eq!(u.inodes, 4);
         // Inode 4 (0..600): a root and ten leaves.
-        assert_eq!(u.xa_nodes, 3 + 3 + 11);
+        assert_eq!(u.xa_nodes, 3 + 11);
         assert_eq!(
             u.bytes(),
             stored * IndexUsage::entry_bytes()
                 + 4 * IndexUsage::inode_bytes()
-                + 17 * IndexUsage::xa_node_bytes()
+                + 14 * IndexUsage::xa_node_bytes()
         );
         b.destroy_pool(pool);
         let u = b.index_usage();
         assert_eq!((u.entries, u.inodes, u.xa_nodes), (0, 0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn small_inodes_keep_their_pages_inline() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        let mut dst = page()?;
+        let usage = |b: &Backend| {
+            let u = b.index_usage();
+            (u.entries, u.inodes, u.xa_nodes)
+        };
+        // Four pages, in no order and far apart: inline, no XArray node.
+        for i in [7usize, 1, 1000, 3] {
+            fill_text(&mut src, i as u64);
+            assert!(b.put(key(pool, 9, i), &src));
+        }
+        assert_eq!(usage(&b), (4, 1, 0));
+        // A new copy of an inline page replaces it.
+        fill_text(&mut src, 33);
+        assert!(b.put(key(pool, 9, 3), &src));
+        assert_eq!(usage(&b), (4, 1, 0));
+        // A fifth page spills them all into the XArray: indices up to 1000
+        // make a root and two leaves.
+        fill_text(&mut src, 2);
+        assert!(b.put(key(pool, 9, 2), &src));
+        assert_eq!(usage(&b), (5, 1, 3));
+        for (i, seed) in [(1usize, 1u64), (2, 2), (3, 33), (7, 7), (1000, 1000)] {
+            assert!(b.get(key(pool, 9, i), &mut *dst));
+            fill_text(&mut src, seed);
+            assert!(src[..] == dst[..]);
+            assert!(!b.get(key(pool, 9, i), &mut *dst));
+        }
+        assert_eq!(usage(&b), (0, 0, 0));
+        // Inline pages: a get of a missing index misses, one inline page
+        // leaves alone, and invalidate_inode finds the rest in index order.
+        for i in [5usize, 4, 6] {
+            fill_text(&mut src, i as u64);
+            assert!(b.put(key(pool, 10, i), &src));
+        }
+        assert!(!b.get(key(pool, 10, 3), &mut *dst));
+        assert!(b.get(key(pool, 10, 5), &mut *dst));
+        fill_text(&mut src, 5);
+        assert!(src[..] == dst[..]);
+        assert_eq!(usage(&b), (2, 1, 0));
+        let inv = b.counters.sum(Event::Invalidates);
+        let id = PoolId::new(pool).ok_or(EINVAL)?;
+        b.invalidate_inode(
+            id,
+            InodeKey {
+                ino: 10,
+                generation: 1,
+            },
+        );
+        assert_eq!(b.counters.sum(Event::Invalidates), inv + 2);
+        assert_eq!(usage(&b), (0, 0, 0));
         Ok(())
     }
 }
