@@ -1671,23 +1671,31 @@ mod tests {
         ];
         for indices in patterns {
             let xa = KBox::pin_init(RawXa::<u64>::new(), GFP_KERNEL)?;
+            // zcache's XArray lock class is only ever taken with interrupts
+            // disabled (see `xa.rs`): so here too, destruction included.
+            let irq = local_interrupt_disable();
             let mut xc = XaNodeCount::new();
+            let mut stored = true;
             for &i in indices {
-                xa.store(i, ptr, bindings::GFP_KERNEL)?;
-                assert!(xc.push(i as u64));
+                stored &= xa.store(i, ptr, GFP_PUT).is_ok();
+                xc.push(i as u64);
             }
-            let head = xa.head();
-            assert_eq!(xc.nodes(), real_xa_nodes(head));
+            let full = (xc.nodes(), real_xa_nodes(xa.head()));
             // Erasing shrinks the tree back: the count of what is left
             // still matches.
+            let mut xc = XaNodeCount::new();
             if let Some((&last, rest)) = indices.split_last() {
                 xa.erase(last);
-                let mut xc = XaNodeCount::new();
                 for &i in rest {
                     xc.push(i as u64);
                 }
-                assert_eq!(xc.nodes(), real_xa_nodes(xa.head()));
             }
+            let erased = (xc.nodes(), real_xa_nodes(xa.head()));
+            drop(xa);
+            drop(irq);
+            assert!(stored);
+            assert_eq!(full.0, full.1);
+            assert_eq!(erased.0, erased.1);
         }
         Ok(())
     }
