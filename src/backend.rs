@@ -1228,8 +1228,9 @@ impl Backend {
                     let Some(node) = p.inodes.get(&key) else {
                         break 'pool;
                     };
-                    if at.is_some_and(|(k, _)| k != key) || from == 0 {
-                        // A new inode (or the one being counted went away).
+                    if from == 0 {
+                        // A new inode: finish the one being counted, if it
+                        // went away half-way.
                         usage.add_inode(&xc);
                         xc = XaNodeCount::new();
                     }
@@ -1782,13 +1783,7 @@ mod tests {
         assert_eq!(usage(&b), (2, 1, 0));
         let inv = b.counters.sum(Event::Invalidates);
         let id = PoolId::new(pool).ok_or(EINVAL)?;
-        b.invalidate_inode(
-            id,
-            InodeKey {
-                ino: 10,
-                generation: 1,
-            },
-        );
+        b.invalidate_inode(id, key(pool, 10, 0).inode);
         assert_eq!(b.counters.sum(Event::Invalidates), inv + 2);
         assert_eq!(usage(&b), (0, 0, 0));
         Ok(())
