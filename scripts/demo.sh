@@ -15,8 +15,8 @@
 # ZCACHE_DEMO_APPEND="..." adds to the main boot's kernel command line, e.g.
 # cleancache.keep_declined=0 to measure zcache without the reclaim policy.
 #
-# Steps: setup, kernel, modules; the helpers (tools/bin/zc_lzobench, linked
-# against liblzo2, and tests/vm/progs/zc_reread.c); the corpus
+# Steps: setup, kernel, modules; the helpers (tools/bin/zc_lzobench, on
+# lzo-rs, the module's codec, and tests/vm/progs/zc_reread.c); the corpus
 # (tools/make-demo-corpus.sh, cached); the host's LZO and page-cache rates;
 # a calibration boot (the guest's rates on the same pages, and how much of
 # the corpus the page cache holds alone and with zcache); the TCG factor and
@@ -66,7 +66,7 @@ if [ ! -f "$corpus/blocks.bin" ]; then
 	(cd "$corpus" && "$demo/zc_reread" blocks MD5SUMS blocks.bin.tmp >/dev/null && mv blocks.bin.tmp blocks.bin)
 fi
 zc_sample_pages "$corpus" "$corpus_mib"
-scan="$corpus/scan.txt"
+scan="$corpus/scan-lzo-rs.txt"
 [ -f "$scan" ] || { tools/bin/zc_lzobench scan -f "$corpus" >"$scan.tmp" && mv "$scan.tmp" "$scan"; }
 # Binaries and libraries, for comparison (the harness's corpus, not re-read).
 bincorpus=$(scripts/make-corpus.sh 64)
@@ -156,7 +156,7 @@ rand2=20000
 echo
 echo "=== zcache demo: model and sizes ==="
 printf '%-22s %s\n' "claimed machine:" "this host's CPU (one core) + $m_desc"
-printf '%-22s %s\n' "CPU work of a hit:" "host: LZO1X-1 decompress $(kv decompress_ns_per_page "$host_lzo") ns + page-cache read $(kv pcread_ns_per_page "$host_lzo") ns per 4 KiB page (CPU time)"
+printf '%-22s %s\n' "CPU work of a hit:" "host: LZO1X-1 decompress (lzo-rs, the module's code) $(kv decompress_ns_per_page "$host_lzo") ns + page-cache read $(kv pcread_ns_per_page "$host_lzo") ns per 4 KiB page (CPU time)"
 printf '%-22s %s\n' "" "VM:   LZO1X-1 decompress $(kv decompress_ns_per_page "$guest_lzo") ns + page-cache read $(kv pcread_ns_per_page "$guest_lzo") ns (same 4096 sample pages)"
 printf '%-22s %s\n' "TCG factor F:" "$factor (LZO alone $f_lzo, page-cache read alone $f_pc); the disk is slowed by F:"
 printf '%-22s %s\n' "scaled disk (qemu):" "throttling.iops-total=$iops ($(awk -v i="$iops" 'BEGIN{printf "%.0f", 1e6/i}') us per 4 KiB random read), throttling.bps-total=$bps ($(awk -v b="$bps" 'BEGIN{printf "%.1f", b/1e6}') MB/s)"

@@ -74,6 +74,11 @@ if want cargo; then
 	fi
 fi
 
+if want cargo; then
+	step "zc_lzobench: lzo-rs built from the module's source, checked against liblzo2" \
+		"$logs/zc-lzobench.log" tests/harness/zc-lzobench.sh
+fi
+
 if want fuzz && [ "$fuzz_seconds" -gt 0 ] && [ -x fuzz/run.sh ]; then
 	step "fuzz: every target ${fuzz_seconds} s without a crash" "$logs/fuzz.log" fuzz/run.sh "$fuzz_seconds" &&
 		grep -E '^fuzz' "$logs/fuzz.log" | sed 's/^/    /' >&2
