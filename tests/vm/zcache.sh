@@ -243,7 +243,22 @@ if [ -w "$KEEP_DECLINED" ]; then
 			check_gt "reclaim spared folios zcache had declined" "$(ccq kept)" "$k0"
 		fi
 	done
+	# A page declined for the first time spares its folio right away:
+	# reclaim offers the folio before it frees it. The file is new and was
+	# dropped with the policy off, so no page of it has a record; it does not
+	# compress, and nothing else is in the page cache to spare.
+	head -c $((48 << 20)) /dev/urandom >"$ZC_DATA/fresh"
+	drop_pc
 	echo 3 >"$KEEP_DECLINED"
+	d0=$(ccq declined_puts)
+	k0=$(ccq kept)
+	cat "$ZC_DATA/fresh" >/dev/null
+	hog=$(($(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo) - 16))
+	zc_memhog "$hog" >/dev/null
+	info "first decline: declined_puts $d0 -> $(ccq declined_puts), kept $k0 -> $(ccq kept) (memhog $hog MiB, Cached $(meminfo Cached) KiB)"
+	check_gt "zcache declined pages never declined before" "$(ccq declined_puts)" "$d0"
+	check_gt "reclaim spared them on their first decline" "$(ccq kept)" "$k0"
+	rm -f "$ZC_DATA/fresh"
 	check "data verifies after reclaim with and without sparing" verify_data
 fi
 
