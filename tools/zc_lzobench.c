@@ -265,6 +265,46 @@ static int cmd_sample(const char *dir, uint64_t maxbytes, uint64_t npages, const
 	return 0;
 }
 
+/* A safe decompression of one page: 0 on success, *olen in and out. */
+typedef int (*decompress_fn)(const unsigned char *in, size_t len, unsigned char *out,
+			     size_t *olen);
+
+static int decompress_rs(const unsigned char *in, size_t len, unsigned char *out, size_t *olen)
+{
+	return zc_lzo_rs_decompress_safe(in, len, out, olen);
+}
+
+static int decompress_ref(const unsigned char *in, size_t len, unsigned char *out, size_t *olen)
+{
+	lzo_uint l = *olen;
+	int ret = lzo1x_decompress_safe(in, len, out, &l, NULL);
+
+	*olen = l;
+	return ret == LZO_E_OK ? 0 : -1;
+}
+
+/*
+ * Bytes per second of CPU time that @fn decompresses, over the @n pages of
+ * @cbuf/@clen, repeated for at least @ms milliseconds.
+ */
+static double decompress_rate(decompress_fn fn, unsigned char **cbuf, const size_t *clen,
+			      size_t n, unsigned char *out, unsigned ms)
+{
+	double t0 = now(), t;
+	size_t i, bytes = 0;
+
+	do {
+		for (i = 0; i < n; i++) {
+			size_t olen = PG;
+
+			fn(cbuf[i], clen[i], out, &olen);
+			bytes += olen;
+		}
+		t = now() - t0;
+	} while (t * 1000 < ms);
+	return bytes / t;
+}
+
 static int cmd_bench(const char *file, unsigned ms, unsigned rounds)
 {
 	unsigned char *data, **cbuf, *tmp, *out;
@@ -310,50 +350,30 @@ static int cmd_bench(const char *file, unsigned ms, unsigned rounds)
 		return 1;
 	}
 	for (i = 0; i < kept; i++) {
-		lzo_uint rlen = PG;
-		size_t olen = PG;
+		size_t olen = PG, rlen = PG;
 
-		if (zc_lzo_rs_decompress_safe(cbuf[i], clen[i], out, &olen) || olen != PG ||
+		if (decompress_rs(cbuf[i], clen[i], out, &olen) || olen != PG ||
 		    memcmp(out, data + i * PG, PG)) {
 			fprintf(stderr, "zc_lzobench: round trip failed on page %zu\n", i);
 			return 1;
 		}
 		memset(out, 0, PG);
-		if (lzo1x_decompress_safe(cbuf[i], clen[i], out, &rlen, NULL) != LZO_E_OK ||
-		    rlen != PG || memcmp(out, data + i * PG, PG)) {
+		if (decompress_ref(cbuf[i], clen[i], out, &rlen) || rlen != PG ||
+		    memcmp(out, data + i * PG, PG)) {
 			fprintf(stderr, "zc_lzobench: liblzo2 cannot decompress page %zu\n", i);
 			return 1;
 		}
 	}
 	for (r = 0; r < rounds; r++) {
-		double t0 = now(), t;
+		double t0, t, rate;
 
-		bytes = 0;
-		do {
-			for (i = 0; i < kept; i++) {
-				size_t olen = PG;
-
-				zc_lzo_rs_decompress_safe(cbuf[i], clen[i], out, &olen);
-				bytes += olen;
-			}
-			t = now() - t0;
-		} while (t * 1000 < ms);
-		if (bytes / t > best_d)
-			best_d = bytes / t;
+		rate = decompress_rate(decompress_rs, cbuf, clen, kept, out, ms);
+		if (rate > best_d)
+			best_d = rate;
 		/* The reference, for comparison only. */
-		t0 = now();
-		bytes = 0;
-		do {
-			for (i = 0; i < kept; i++) {
-				lzo_uint olen = PG;
-
-				lzo1x_decompress_safe(cbuf[i], clen[i], out, &olen, NULL);
-				bytes += olen;
-			}
-			t = now() - t0;
-		} while (t * 1000 < ms / 2);
-		if (bytes / t > best_r)
-			best_r = bytes / t;
+		rate = decompress_rate(decompress_ref, cbuf, clen, kept, out, ms / 2);
+		if (rate > best_r)
+			best_r = rate;
 		t0 = now();
 		bytes = 0;
 		do {
