@@ -202,6 +202,13 @@ sync
 cache_files "$ZC_DATA/big"
 echo 1 >/proc/sys/vm/drop_caches
 held=$(z mem_used_total)
+# Metadata per stored page where most stored pages belong to one large file
+# (the demo's figure is for small files, a few pages each in zcache): the
+# index (entries, inodes, XArray nodes) and the allocator's share.
+st=$(z pages_stored)
+if [ "$st" -gt 0 ]; then
+	info "metadata per stored page, $st pages ($(($(stat -c %s "$ZC_DATA/big") / 4096)) of one file): index $(($(z metadata_bytes) / st)) B, allocator $(((held - $(z compr_data_size)) / st)) B"
+fi
 avail=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
 es0=$(z evicted_shrinker)
 want=$((avail + held / 1048576 * 3 / 4))
