@@ -243,59 +243,95 @@ pub(crate) const fn entry_cost(compressed_len: usize) -> u64 {
 /// node.
 const INLINE_PAGES: usize = 4;
 
-/// An inline slot of an [`InodeNode`]: a page index and its entry, or free.
-type InlineSlot = Cell<Option<(usize, NonNull<Entry>)>>;
-
-/// An inode of a pool: its page index.
+/// An inode of a pool: its page index. 64 bytes, one `kmalloc-64` object,
+/// unless lock debugging makes the XArray's spinlock larger (checked at
+/// build time).
 ///
-/// An inode with at most [`INLINE_PAGES`] stored pages keeps them in
-/// `inline`, and its XArray stays empty: an XArray with entries costs at
-/// least one 576-byte node (unless its only entry is at index 0), and most
-/// inodes have only a few pages in zcache at a time. Storing one page more
-/// moves them all into the XArray ("spills"), where they stay until the
-/// inode has no page left and is freed. Every method runs under the cache
-/// lock, which is what serialises the `Cell`s.
+/// An inode with at most [`INLINE_PAGES`] stored pages, at page indices
+/// below `u32::MAX`, keeps them in `inline_index` and `inline`, and its
+/// XArray holds no entry: an XArray with entries costs at least one
+/// 576-byte node (unless its only entry is at index 0), and most inodes
+/// have only a few pages in zcache at a time. Storing one page more (or one
+/// at a larger index) moves them all into the XArray ("spills"), where they
+/// stay until the inode has no page left and is freed. Every method runs
+/// under the cache lock, which is what serialises the `Cell`s and the
+/// XArray.
+///
+/// The node has no room for an entry count or a flag. Whether it spilled is
+/// kept as [`SPILLED`] in `inline_index[0]`, an index no inline page has;
+/// whether it is empty is asked of the XArray with `xa_find()`, not
+/// `xa_empty()`: a store that failed for want of memory may leave empty
+/// nodes in the tree.
 ///
 /// # Invariants
 ///
-/// - `nr` is the number of entries of the inode; an inode with no entries
-///   is removed from its pool's rbtree.
-/// - While `spilled` is false, the entries are the `Some` slots of `inline`
-///   (at distinct indices) and `xa` is empty; once it is true, `xa` holds
-///   every entry and `inline` is all `None`.
+/// - Either `inline_index[0] != SPILLED` ("inline"), the XArray holds no
+///   entry and the entries of the inode are the `Some` slots of `inline`,
+///   slot `i` at page index `inline_index[i]` (`< SPILLED`), all distinct;
+///   or `inline_index[0] == SPILLED` ("spilled"), the XArray holds every
+///   entry of the inode and `inline` is all `None`.
+/// - An inode with no entries is removed from its pool's rbtree.
 #[pin_data]
 struct InodeNode {
     #[pin]
     xa: RawXa<Entry>,
-    nr: Cell<usize>,
-    spilled: Cell<bool>,
-    inline: [InlineSlot; INLINE_PAGES],
+    inline_index: [Cell<u32>; INLINE_PAGES],
+    inline: [Cell<Option<NonNull<Entry>>>; INLINE_PAGES],
 }
+
+// The XArray (16 bytes, more with lock debugging) and 48 bytes of slots.
+const _: () =
+    assert!(core::mem::size_of::<InodeNode>() <= core::mem::size_of::<RawXa<Entry>>() + 48);
+
+/// `inline_index[0]` of an [`InodeNode`] whose entries are in its XArray.
+const SPILLED: u32 = u32::MAX;
 
 impl InodeNode {
     /// An initialiser for an inode with no entries. Allocates nothing.
     fn new() -> impl PinInit<Self> {
         pin_init!(InodeNode {
             xa <- RawXa::new(),
-            nr: Cell::new(0),
-            spilled: Cell::new(false),
+            inline_index: [const { Cell::new(0) }; INLINE_PAGES],
             inline: [const { Cell::new(None) }; INLINE_PAGES],
         })
     }
 
+    /// Whether the entries are in the XArray.
+    fn spilled(&self) -> bool {
+        self.inline_index[0].get() == SPILLED
+    }
+
+    /// `index` as an inline page index, if it can be one.
+    fn inline_index(index: usize) -> Option<u32> {
+        u32::try_from(index).ok().filter(|&i| i != SPILLED)
+    }
+
     /// The inline slot holding `index`, if any.
-    fn inline_slot(&self, index: usize) -> Option<&InlineSlot> {
-        self.inline
-            .iter()
-            .find(|s| s.get().is_some_and(|(i, _)| i == index))
+    fn inline_slot(&self, index: usize) -> Option<usize> {
+        let index = Self::inline_index(index)?;
+        (0..INLINE_PAGES)
+            .find(|&i| self.inline[i].get().is_some() && self.inline_index[i].get() == index)
+    }
+
+    /// The number of inline entries.
+    fn inline_count(&self) -> usize {
+        self.inline.iter().filter(|s| s.get().is_some()).count()
+    }
+
+    /// Whether the inode has no entry.
+    fn is_empty(&self) -> bool {
+        if self.spilled() {
+            return self.xa.find_from(0).is_none();
+        }
+        self.inline_count() == 0
     }
 
     /// The entry at `index`, if any.
     fn load(&self, index: usize) -> Option<NonNull<Entry>> {
-        if self.spilled.get() {
+        if self.spilled() {
             return self.xa.load(index);
         }
-        self.inline_slot(index)?.get().map(|(_, e)| e)
+        self.inline[self.inline_slot(index)?].get()
     }
 
     /// Stores `entry` at `index` and returns the entry it replaced. Never
@@ -306,21 +342,20 @@ impl InodeNode {
     /// `ENOMEM` if an XArray node could not be allocated; the inode then
     /// holds the same entries as before (possibly spilled).
     fn store(&self, index: usize, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
-        let old = if self.spilled.get() {
-            self.xa.store(index, entry, GFP_PUT)?
-        } else if let Some(slot) = self.inline_slot(index) {
-            slot.replace(Some((index, entry))).map(|(_, e)| e)
-        } else if let Some(slot) = self.inline.iter().find(|s| s.get().is_none()) {
-            slot.set(Some((index, entry)));
-            None
-        } else {
-            self.spill()?;
-            self.xa.store(index, entry, GFP_PUT)?
-        };
-        if old.is_none() {
-            self.nr.set(self.nr.get().saturating_add(1));
+        if self.spilled() {
+            return self.xa.store(index, entry, GFP_PUT);
         }
-        Ok(old)
+        if let Some(i) = self.inline_slot(index) {
+            return Ok(self.inline[i].replace(Some(entry)));
+        }
+        let free = (0..INLINE_PAGES).find(|&i| self.inline[i].get().is_none());
+        if let (Some(i), Some(index32)) = (free, Self::inline_index(index)) {
+            self.inline_index[i].set(index32);
+            self.inline[i].set(Some(entry));
+            return Ok(None);
+        }
+        self.spill()?;
+        self.xa.store(index, entry, GFP_PUT)
     }
 
     /// Moves the inline entries into the XArray.
@@ -329,14 +364,15 @@ impl InodeNode {
     ///
     /// `ENOMEM` if an XArray node could not be allocated; nothing moved.
     fn spill(&self) -> Result {
-        for (n, slot) in self.inline.iter().enumerate() {
-            let Some((index, entry)) = slot.get() else {
+        for n in 0..INLINE_PAGES {
+            let Some(entry) = self.inline[n].get() else {
                 continue;
             };
+            let index = self.inline_index[n].get() as usize;
             if let Err(e) = self.xa.store(index, entry, GFP_PUT) {
-                for moved in self.inline.iter().take(n) {
-                    if let Some((i, _)) = moved.get() {
-                        self.xa.erase(i);
+                for m in 0..n {
+                    if self.inline[m].get().is_some() {
+                        self.xa.erase(self.inline_index[m].get() as usize);
                     }
                 }
                 return Err(e);
@@ -345,29 +381,26 @@ impl InodeNode {
         for slot in &self.inline {
             slot.set(None);
         }
-        self.spilled.set(true);
+        self.inline_index[0].set(SPILLED);
         Ok(())
     }
 
     /// Removes and returns the entry at `index`, if any. Never allocates.
     fn erase(&self, index: usize) -> Option<NonNull<Entry>> {
-        let entry = if self.spilled.get() {
-            self.xa.erase(index)
-        } else {
-            self.inline_slot(index)?.take().map(|(_, e)| e)
-        }?;
-        self.nr.set(self.nr.get().saturating_sub(1));
-        Some(entry)
+        if self.spilled() {
+            return self.xa.erase(index);
+        }
+        self.inline[self.inline_slot(index)?].take()
     }
 
     /// The lowest index at or above `start` holding an entry, if any.
     fn find_from(&self, start: usize) -> Option<usize> {
-        if self.spilled.get() {
+        if self.spilled() {
             return self.xa.find_from(start);
         }
-        self.inline
-            .iter()
-            .filter_map(|s| s.get().map(|(i, _)| i))
+        (0..INLINE_PAGES)
+            .filter(|&i| self.inline[i].get().is_some())
+            .map(|i| self.inline_index[i].get() as usize)
             .filter(|&i| i >= start)
             .min()
     }
@@ -453,7 +486,7 @@ unsafe impl Index for ZIndex {
         let pool = self.pool_mut(key.pool)?;
         let node = pool.inodes.get(&key.inode)?;
         let entry = node.erase(key.index)?;
-        if node.nr.get() == 0 {
+        if node.is_empty() {
             pool.inodes.remove(&key.inode);
         }
         Some(entry)
@@ -1234,9 +1267,9 @@ impl Backend {
                         usage.add_inode(&xc);
                         xc = XaNodeCount::new();
                     }
-                    if !node.spilled.get() {
+                    if !node.spilled() {
                         // Its pages are inline: no XArray node.
-                        usage.add_inline(node.nr.get() as u64);
+                        usage.add_inline(node.inline_count() as u64);
                         budget -= 1;
                         at = Some((key, None));
                         continue;
@@ -1786,6 +1819,23 @@ mod tests {
         b.invalidate_inode(id, key(pool, 10, 0).inode);
         assert_eq!(b.counters.sum(Event::Invalidates), inv + 2);
         assert_eq!(usage(&b), (0, 0, 0));
+        // A page index beyond 32 bits does not fit an inline slot: it goes
+        // to the XArray, even alone, and the inline pages with it.
+        if let Ok(far) = usize::try_from(1u64 << 40) {
+            for i in [1usize, far] {
+                fill_text(&mut src, i as u64);
+                assert!(b.put(key(pool, 11, i), &src));
+            }
+            let (entries, inodes, nodes) = usage(&b);
+            assert_eq!((entries, inodes), (2, 1));
+            assert!(nodes > 0);
+            for i in [far, 1usize] {
+                assert!(b.get(key(pool, 11, i), &mut *dst));
+                fill_text(&mut src, i as u64);
+                assert!(src[..] == dst[..]);
+            }
+            assert_eq!(usage(&b), (0, 0, 0));
+        }
         Ok(())
     }
 }
