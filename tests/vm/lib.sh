@@ -42,11 +42,17 @@ drop_pc() { sync; echo 1 >/proc/sys/vm/drop_caches; }
 mark_dmesg() { ZC_DMESG_MARK=$(dmesg | wc -l); }
 new_dmesg() { dmesg | tail -n +$((${ZC_DMESG_MARK:-0} + 1)); }
 
-# KUnit results for SUITE from dmesg (KTAP, printk timestamps stripped):
-# one check per test case, and a failure if the suite did not run at all.
+# KUnit results for SUITE from dmesg (KTAP, printk timestamps stripped), of
+# its latest run only (the module may have been loaded before in this boot,
+# and older runs may or may not still be in the ring buffer): one check per
+# test case, and a failure if the suite did not run at all.
 check_kunit() {
 	local suite=$1 out cases
-	out=$(dmesg | sed 's/^\[[^]]*\] //' | sed -n "/# Subtest: $suite\$/,/^ok [0-9]* $suite\$/p")
+	out=$(dmesg | sed 's/^\[[^]]*\] //' | awk -v s="$suite" '
+		$0 ~ ("# Subtest: " s "$") { buf = ""; on = 1 }
+		on { buf = buf $0 "\n" }
+		on && $0 ~ ("^(not )?ok [0-9]+ " s "$") { on = 0; last = buf }
+		END { printf "%s", on ? buf : last }')
 	if [ -z "$out" ]; then
 		fail "kunit suite $suite did not run"
 		return
