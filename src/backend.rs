@@ -257,11 +257,13 @@ const INLINE_PAGES: usize = 4;
 /// under the cache lock, which is what serialises the `Cell`s and the
 /// XArray.
 ///
-/// The node has no room for an entry count or a flag. Whether it spilled is
-/// kept as [`SPILLED`] in `inline_index[0]`, an index no inline page has;
-/// whether it is empty is asked of the XArray with `xa_find()`, not
-/// `xa_empty()`: a store that failed for want of memory may leave empty
-/// nodes in the tree.
+/// The node has no room for a flag or an entry count of its own: a spilled
+/// node has [`SPILLED`] in `inline_index[0]`, an index no inline page has,
+/// and counts the entries of its XArray in `inline_index[1..=2]`, unused
+/// once it spilled. The count cannot be asked of the XArray in O(1):
+/// `xa_empty()` is not enough, as a store that failed for want of memory may
+/// leave empty nodes in the tree (`xas_create()` links each node as it
+/// allocates it).
 ///
 /// # Invariants
 ///
@@ -269,7 +271,8 @@ const INLINE_PAGES: usize = 4;
 ///   entry and the entries of the inode are the `Some` slots of `inline`,
 ///   slot `i` at page index `inline_index[i]` (`< SPILLED`), all distinct;
 ///   or `inline_index[0] == SPILLED` ("spilled"), the XArray holds every
-///   entry of the inode and `inline` is all `None`.
+///   entry of the inode, [`InodeNode::xa_count`] of them, and `inline` is
+///   all `None`.
 /// - An inode with no entries is removed from its pool's rbtree.
 #[pin_data]
 struct InodeNode {
@@ -318,10 +321,31 @@ impl InodeNode {
         self.inline.iter().filter(|s| s.get().is_some()).count()
     }
 
+    /// The number of entries in the XArray of a spilled node.
+    fn xa_count(&self) -> u64 {
+        u64::from(self.inline_index[1].get()) | u64::from(self.inline_index[2].get()) << 32
+    }
+
+    /// Sets the number of entries in the XArray of a spilled node.
+    fn set_xa_count(&self, n: u64) {
+        self.inline_index[1].set(n as u32);
+        self.inline_index[2].set((n >> 32) as u32);
+    }
+
+    /// Stores `entry` at `index` in the XArray of a spilled node, keeping
+    /// the count.
+    fn xa_store(&self, index: usize, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
+        let old = self.xa.store(index, entry, GFP_PUT)?;
+        if old.is_none() {
+            self.set_xa_count(self.xa_count().saturating_add(1));
+        }
+        Ok(old)
+    }
+
     /// Whether the inode has no entry.
     fn is_empty(&self) -> bool {
         if self.spilled() {
-            return self.xa.find_from(0).is_none();
+            return self.xa_count() == 0;
         }
         self.inline_count() == 0
     }
@@ -343,7 +367,7 @@ impl InodeNode {
     /// holds the same entries as before (possibly spilled).
     fn store(&self, index: usize, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
         if self.spilled() {
-            return self.xa.store(index, entry, GFP_PUT);
+            return self.xa_store(index, entry);
         }
         if let Some(i) = self.inline_slot(index) {
             return Ok(self.inline[i].replace(Some(entry)));
@@ -355,7 +379,7 @@ impl InodeNode {
             return Ok(None);
         }
         self.spill()?;
-        self.xa.store(index, entry, GFP_PUT)
+        self.xa_store(index, entry)
     }
 
     /// Moves the inline entries into the XArray.
@@ -378,17 +402,21 @@ impl InodeNode {
                 return Err(e);
             }
         }
+        let moved = self.inline_count() as u64;
         for slot in &self.inline {
             slot.set(None);
         }
         self.inline_index[0].set(SPILLED);
+        self.set_xa_count(moved);
         Ok(())
     }
 
     /// Removes and returns the entry at `index`, if any. Never allocates.
     fn erase(&self, index: usize) -> Option<NonNull<Entry>> {
         if self.spilled() {
-            return self.xa.erase(index);
+            let entry = self.xa.erase(index)?;
+            self.set_xa_count(self.xa_count().saturating_sub(1));
+            return Some(entry);
         }
         self.inline[self.inline_slot(index)?].take()
     }

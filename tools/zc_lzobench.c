@@ -269,11 +269,6 @@ static int cmd_sample(const char *dir, uint64_t maxbytes, uint64_t npages, const
 typedef int (*decompress_fn)(const unsigned char *in, size_t len, unsigned char *out,
 			     size_t *olen);
 
-static int decompress_rs(const unsigned char *in, size_t len, unsigned char *out, size_t *olen)
-{
-	return zc_lzo_rs_decompress_safe(in, len, out, olen);
-}
-
 static int decompress_ref(const unsigned char *in, size_t len, unsigned char *out, size_t *olen)
 {
 	lzo_uint l = *olen;
@@ -352,7 +347,7 @@ static int cmd_bench(const char *file, unsigned ms, unsigned rounds)
 	for (i = 0; i < kept; i++) {
 		size_t olen = PG, rlen = PG;
 
-		if (decompress_rs(cbuf[i], clen[i], out, &olen) || olen != PG ||
+		if (zc_lzo_rs_decompress_safe(cbuf[i], clen[i], out, &olen) || olen != PG ||
 		    memcmp(out, data + i * PG, PG)) {
 			fprintf(stderr, "zc_lzobench: round trip failed on page %zu\n", i);
 			return 1;
@@ -367,7 +362,7 @@ static int cmd_bench(const char *file, unsigned ms, unsigned rounds)
 	for (r = 0; r < rounds; r++) {
 		double t0, t, rate;
 
-		rate = decompress_rate(decompress_rs, cbuf, clen, kept, out, ms);
+		rate = decompress_rate(zc_lzo_rs_decompress_safe, cbuf, clen, kept, out, ms);
 		if (rate > best_d)
 			best_d = rate;
 		/* The reference, for comparison only. */
