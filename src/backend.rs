@@ -43,7 +43,6 @@
 //! The per-CPU compression buffers and counters (`percpu.rs`) are used with
 //! local interrupts disabled, outside `inner` for compression.
 
-use core::cell::Cell;
 use core::pin::Pin;
 use core::ptr::NonNull;
 
@@ -239,198 +238,228 @@ pub(crate) const fn entry_cost(compressed_len: usize) -> u64 {
     (chunk + core::mem::size_of::<Entry>()) as u64
 }
 
-/// Stored pages an inode keeps in its own node, before it needs an XArray
-/// node.
-const INLINE_PAGES: usize = 4;
+/// Stored pages an inode keeps in its own node, before it needs an XArray.
+const INLINE_PAGES: usize = 6;
 
-/// An inode of a pool: its page index. 64 bytes, one `kmalloc-64` object,
-/// unless lock debugging makes the XArray's spinlock larger (checked at
-/// build time).
+/// A spilled inode left with this many stored pages moves them back inline
+/// and frees its XArray. Half of [`INLINE_PAGES`], so that an inode whose
+/// page count hovers around the limit does not spill on every put.
+const UNSPILL_PAGES: u64 = INLINE_PAGES as u64 / 2;
+
+/// An inode of a pool: its page index, the value of its node in the pool's
+/// rbtree. The node (`kernel::rbtree`: the `rb_node` links, the
+/// [`InodeKey`] and this value) is 96 bytes, one `kmalloc-96` object
+/// (checked at build time).
 ///
-/// An inode with at most [`INLINE_PAGES`] stored pages, at page indices
-/// below `u32::MAX`, keeps them in `inline_index` and `inline`, and its
-/// XArray holds no entry: an XArray with entries costs at least one
-/// 576-byte node (unless its only entry is at index 0), and most inodes
-/// have only a few pages in zcache at a time. Storing one page more (or one
-/// at a larger index) moves them all into the XArray ("spills"), where they
-/// stay until the inode has no page left and is freed. Every method runs
-/// under the cache lock, which is what serialises the `Cell`s and the
-/// XArray.
+/// An inode with at most [`INLINE_PAGES`] stored pages keeps them in the
+/// node itself ([`InodeNode::Inline`]): an XArray with entries costs at
+/// least one 576-byte node (unless its only entry is at index 0), and most
+/// inodes have only a few pages in zcache at a time. An inline slot holds
+/// only the entry pointer: the page index is the entry's own. Storing one
+/// page more moves them all into an XArray of the inode's own, allocated
+/// then ([`InodeNode::Spilled`], "spills"); once it is down to
+/// [`UNSPILL_PAGES`] stored pages, they move back inline and the XArray is
+/// freed with its nodes. The node counts the entries of its XArray
+/// itself: `xa_empty()` is not enough to tell whether it is empty, as a
+/// store that failed for want of memory may leave empty nodes in the tree
+/// (`xas_create()` links each node as it allocates it).
 ///
-/// The node has no room for a flag or an entry count of its own: a spilled
-/// node has [`SPILLED`] in `inline_index[0]`, an index no inline page has,
-/// and counts the entries of its XArray in `inline_index[1..=2]`, unused
-/// once it spilled. The count cannot be asked of the XArray in O(1):
-/// `xa_empty()` is not enough, as a store that failed for want of memory may
-/// leave empty nodes in the tree (`xas_create()` links each node as it
-/// allocates it).
+/// Every method runs under the cache lock, which keeps the entries the node
+/// points to stored, hence valid.
 ///
 /// # Invariants
 ///
-/// - Either `inline_index[0] != SPILLED` ("inline"), the XArray holds no
-///   entry and the entries of the inode are the `Some` slots of `inline`,
-///   slot `i` at page index `inline_index[i]` (`< SPILLED`), all distinct;
-///   or `inline_index[0] == SPILLED` ("spilled"), the XArray holds every
-///   entry of the inode, [`InodeNode::xa_count`] of them, and `inline` is
-///   all `None`.
+/// - [`InodeNode::Inline`]: the entries of the inode are the `Some` slots,
+///   each at the page index recorded in the entry, all distinct.
+/// - [`InodeNode::Spilled`]: `xa` holds every entry of the inode, each at
+///   the page index recorded in it, `count` of them.
+/// - Every pointer is to an entry stored in the cache under this inode.
 /// - An inode with no entries is removed from its pool's rbtree.
-#[pin_data]
-struct InodeNode {
-    #[pin]
-    xa: RawXa<Entry>,
-    inline_index: [Cell<u32>; INLINE_PAGES],
-    inline: [Cell<Option<NonNull<Entry>>>; INLINE_PAGES],
+enum InodeNode {
+    /// Up to [`INLINE_PAGES`] entries, in any order.
+    Inline([Option<NonNull<Entry>>; INLINE_PAGES]),
+    /// Every entry in an XArray, by page index.
+    Spilled {
+        /// The XArray (a `kmalloc` object of its own: it must not move).
+        xa: Pin<KBox<RawXa<Entry>>>,
+        /// The number of entries in `xa`.
+        count: u64,
+    },
 }
 
-// The XArray (16 bytes, more with lock debugging) and 48 bytes of slots.
-const _: () =
-    assert!(core::mem::size_of::<InodeNode>() <= core::mem::size_of::<RawXa<Entry>>() + 48);
+/// The node of an inode in its pool's rbtree, as `kernel::rbtree` lays it
+/// out: for the size check below and for [`IndexUsage::inode_bytes`].
+type InodeRbNode = (bindings::rb_node, InodeKey, InodeNode);
 
-/// `inline_index[0]` of an [`InodeNode`] whose entries are in its XArray.
-const SPILLED: u32 = u32::MAX;
+const _: () = assert!(core::mem::size_of::<InodeRbNode>() <= 96);
+
+/// The page index of a stored entry.
+///
+/// # Safety
+///
+/// `entry` must point to an entry stored in the cache, whose lock the
+/// caller holds.
+unsafe fn index_of(entry: NonNull<Entry>) -> usize {
+    // SAFETY: A stored entry is valid while the cache lock is held (caller's
+    // contract); its `index` never changes.
+    unsafe { entry.as_ref() }.index
+}
 
 impl InodeNode {
-    /// An initialiser for an inode with no entries. Allocates nothing.
-    fn new() -> impl PinInit<Self> {
-        pin_init!(InodeNode {
-            xa <- RawXa::new(),
-            inline_index: [const { Cell::new(0) }; INLINE_PAGES],
-            inline: [const { Cell::new(None) }; INLINE_PAGES],
+    /// An inode with no entries. Allocates nothing.
+    fn new() -> Self {
+        Self::Inline([None; INLINE_PAGES])
+    }
+
+    /// The inline slot holding the entry of page `index`, if any.
+    fn inline_slot(slots: &[Option<NonNull<Entry>>; INLINE_PAGES], index: usize) -> Option<usize> {
+        slots.iter().position(|s| {
+            // SAFETY: Inline slots point to stored entries (type invariant);
+            // the caller of every method holds the cache lock.
+            s.is_some_and(|e| unsafe { index_of(e) } == index)
         })
     }
 
-    /// Whether the entries are in the XArray.
-    fn spilled(&self) -> bool {
-        self.inline_index[0].get() == SPILLED
-    }
-
-    /// `index` as an inline page index, if it can be one.
-    fn inline_index(index: usize) -> Option<u32> {
-        u32::try_from(index).ok().filter(|&i| i != SPILLED)
-    }
-
-    /// The inline slot holding `index`, if any.
-    fn inline_slot(&self, index: usize) -> Option<usize> {
-        let index = Self::inline_index(index)?;
-        (0..INLINE_PAGES)
-            .find(|&i| self.inline[i].get().is_some() && self.inline_index[i].get() == index)
-    }
-
-    /// The number of inline entries.
-    fn inline_count(&self) -> usize {
-        self.inline.iter().filter(|s| s.get().is_some()).count()
-    }
-
-    /// The number of entries in the XArray of a spilled node.
-    fn xa_count(&self) -> u64 {
-        u64::from(self.inline_index[1].get()) | u64::from(self.inline_index[2].get()) << 32
-    }
-
-    /// Sets the number of entries in the XArray of a spilled node.
-    fn set_xa_count(&self, n: u64) {
-        self.inline_index[1].set(n as u32);
-        self.inline_index[2].set((n >> 32) as u32);
-    }
-
-    /// Stores `entry` at `index` in the XArray of a spilled node, keeping
-    /// the count.
-    fn xa_store(&self, index: usize, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
-        let old = self.xa.store(index, entry, GFP_PUT)?;
-        if old.is_none() {
-            self.set_xa_count(self.xa_count().saturating_add(1));
+    /// The XArray of a spilled inode, `None` for an inline one.
+    fn xa(&self) -> Option<&RawXa<Entry>> {
+        match self {
+            Self::Inline(_) => None,
+            Self::Spilled { xa, .. } => Some(xa),
         }
-        Ok(old)
+    }
+
+    /// The number of entries.
+    fn count(&self) -> u64 {
+        match self {
+            Self::Inline(slots) => slots.iter().flatten().count() as u64,
+            Self::Spilled { count, .. } => *count,
+        }
     }
 
     /// Whether the inode has no entry.
     fn is_empty(&self) -> bool {
-        if self.spilled() {
-            return self.xa_count() == 0;
-        }
-        self.inline_count() == 0
+        self.count() == 0
     }
 
     /// The entry at `index`, if any.
     fn load(&self, index: usize) -> Option<NonNull<Entry>> {
-        if self.spilled() {
-            return self.xa.load(index);
+        match self {
+            Self::Inline(slots) => *slots.get(Self::inline_slot(slots, index)?)?,
+            Self::Spilled { xa, .. } => xa.load(index),
         }
-        self.inline[self.inline_slot(index)?].get()
     }
 
-    /// Stores `entry` at `index` and returns the entry it replaced. Never
-    /// sleeps (XArray nodes are allocated with [`GFP_PUT`]).
+    /// Stores `entry`, the entry of page `index`, and returns the entry it
+    /// replaced. Never sleeps (allocations use [`GFP_PUT`]).
     ///
     /// # Errors
     ///
-    /// `ENOMEM` if an XArray node could not be allocated; the inode then
-    /// holds the same entries as before (possibly spilled).
-    fn store(&self, index: usize, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
-        if self.spilled() {
-            return self.xa_store(index, entry);
-        }
-        if let Some(i) = self.inline_slot(index) {
-            return Ok(self.inline[i].replace(Some(entry)));
-        }
-        let free = (0..INLINE_PAGES).find(|&i| self.inline[i].get().is_none());
-        if let (Some(i), Some(index32)) = (free, Self::inline_index(index)) {
-            self.inline_index[i].set(index32);
-            self.inline[i].set(Some(entry));
-            return Ok(None);
-        }
-        self.spill()?;
-        self.xa_store(index, entry)
-    }
-
-    /// Moves the inline entries into the XArray.
-    ///
-    /// # Errors
-    ///
-    /// `ENOMEM` if an XArray node could not be allocated; nothing moved.
-    fn spill(&self) -> Result {
-        for n in 0..INLINE_PAGES {
-            let Some(entry) = self.inline[n].get() else {
-                continue;
-            };
-            let index = self.inline_index[n].get() as usize;
-            if let Err(e) = self.xa.store(index, entry, GFP_PUT) {
-                for m in 0..n {
-                    if self.inline[m].get().is_some() {
-                        self.xa.erase(self.inline_index[m].get() as usize);
-                    }
-                }
-                return Err(e);
+    /// `ENOMEM` if the XArray or one of its nodes could not be allocated;
+    /// the inode then holds the same entries as before (possibly spilled).
+    fn store(&mut self, index: usize, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
+        if let Self::Inline(slots) = self {
+            let slot = Self::inline_slot(slots, index).and_then(|i| slots.get_mut(i));
+            if let Some(slot) = slot {
+                return Ok(slot.replace(entry));
+            }
+            if let Some(free) = slots.iter_mut().find(|s| s.is_none()) {
+                *free = Some(entry);
+                return Ok(None);
             }
         }
-        let moved = self.inline_count() as u64;
-        for slot in &self.inline {
-            slot.set(None);
+        let (xa, count) = self.spill()?;
+        let old = xa.store(index, entry, GFP_PUT)?;
+        if old.is_none() {
+            *count = count.saturating_add(1);
         }
-        self.inline_index[0].set(SPILLED);
-        self.set_xa_count(moved);
-        Ok(())
+        Ok(old)
     }
 
-    /// Removes and returns the entry at `index`, if any. Never allocates.
-    fn erase(&self, index: usize) -> Option<NonNull<Entry>> {
-        if self.spilled() {
-            let entry = self.xa.erase(index)?;
-            self.set_xa_count(self.xa_count().saturating_sub(1));
-            return Some(entry);
+    /// Moves the inline entries, if any, into a new XArray, and returns the
+    /// XArray and its entry count.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the XArray or a node could not be allocated; nothing
+    /// moved (the new XArray is freed with its nodes; it owned no entry).
+    fn spill(&mut self) -> Result<(&RawXa<Entry>, &mut u64)> {
+        if let Self::Inline(slots) = self {
+            let xa = KBox::pin_init(RawXa::new(), put_flags())?;
+            let mut count = 0u64;
+            for &entry in slots.iter().flatten() {
+                // SAFETY: Inline slots point to stored entries (type
+                // invariant).
+                xa.store(unsafe { index_of(entry) }, entry, GFP_PUT)?;
+                count += 1;
+            }
+            *self = Self::Spilled { xa, count };
         }
-        self.inline[self.inline_slot(index)?].take()
+        match self {
+            Self::Spilled { xa, count } => Ok((xa, count)),
+            // Cannot happen: an inline node was replaced just above.
+            Self::Inline(_) => Err(EINVAL),
+        }
+    }
+
+    /// Removes and returns the entry at `index`, if any. Never allocates;
+    /// may free the XArray (see [`UNSPILL_PAGES`]).
+    fn erase(&mut self, index: usize) -> Option<NonNull<Entry>> {
+        match self {
+            Self::Inline(slots) => {
+                let i = Self::inline_slot(slots, index)?;
+                slots.get_mut(i)?.take()
+            }
+            Self::Spilled { xa, count } => {
+                let entry = xa.erase(index)?;
+                *count = count.saturating_sub(1);
+                if *count <= UNSPILL_PAGES {
+                    self.unspill();
+                }
+                Some(entry)
+            }
+        }
+    }
+
+    /// Moves the entries of a spilled inode back inline and frees its
+    /// XArray with its nodes, if they fit inline. Never allocates; a few
+    /// `xa_find()` calls.
+    fn unspill(&mut self) {
+        let Self::Spilled { xa, .. } = self else {
+            return;
+        };
+        let mut slots = [None; INLINE_PAGES];
+        let mut used = 0;
+        let mut next = Some(0usize);
+        while let Some(start) = next {
+            let Some(index) = xa.find_from(start) else {
+                break;
+            };
+            let Some(slot) = slots.get_mut(used) else {
+                // More entries than inline slots: stay spilled.
+                return;
+            };
+            *slot = xa.load(index);
+            used += 1;
+            next = index.checked_add(1);
+        }
+        // The XArray owns none of the entries: dropping it frees only its
+        // nodes (`xa_destroy()`).
+        *self = Self::Inline(slots);
     }
 
     /// The lowest index at or above `start` holding an entry, if any.
     fn find_from(&self, start: usize) -> Option<usize> {
-        if self.spilled() {
-            return self.xa.find_from(start);
+        match self {
+            Self::Inline(slots) => slots
+                .iter()
+                .flatten()
+                // SAFETY: Inline slots point to stored entries (type
+                // invariant).
+                .map(|&e| unsafe { index_of(e) })
+                .filter(|&i| i >= start)
+                .min(),
+            Self::Spilled { xa, .. } => xa.find_from(start),
         }
-        (0..INLINE_PAGES)
-            .filter(|&i| self.inline[i].get().is_some())
-            .map(|i| self.inline_index[i].get() as usize)
-            .filter(|&i| i >= start)
-            .min()
     }
 }
 
@@ -455,7 +484,7 @@ pub(crate) struct PoolStats {
 /// A pool: the inode rbtree and the pool's LRU (limit: the pool's memlimit).
 struct Pool {
     lru: Lru<Entry, POOL_LRU>,
-    inodes: RBTree<InodeKey, Pin<KBox<InodeNode>>>,
+    inodes: RBTree<InodeKey, InodeNode>,
 }
 
 /// The page index of all pools: the `bcache` index of zcache.
@@ -498,13 +527,13 @@ unsafe impl Index for ZIndex {
 
     fn insert(&mut self, key: &Key, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
         let pool = self.pool_mut(key.pool).ok_or(EINVAL)?;
-        if let Some(node) = pool.inodes.get(&key.inode) {
+        if let Some(node) = pool.inodes.get_mut(&key.inode) {
             return node.store(key.index, entry);
         }
-        let node = KBox::pin_init(InodeNode::new(), put_flags())?;
+        let mut node = InodeNode::new();
         node.store(key.index, entry)?;
-        // On failure the new node (and its XArray, which does not own the
-        // entry) is dropped: the index is unchanged.
+        // On failure the new node (inline: it owns nothing) is dropped: the
+        // index is unchanged.
         pool.inodes
             .try_create_and_insert(key.inode, node, put_flags())?;
         Ok(None)
@@ -512,7 +541,7 @@ unsafe impl Index for ZIndex {
 
     fn remove(&mut self, key: &Key) -> Option<NonNull<Entry>> {
         let pool = self.pool_mut(key.pool)?;
-        let node = pool.inodes.get(&key.inode)?;
+        let node = pool.inodes.get_mut(&key.inode)?;
         let entry = node.erase(key.index)?;
         if node.is_empty() {
             pool.inodes.remove(&key.inode);
@@ -753,8 +782,10 @@ pub(crate) struct PoolSnapshot {
 pub(crate) struct IndexUsage {
     /// Entries (stored pages, zero pages included).
     pub(crate) entries: u64,
-    /// Inodes with stored pages: one rbtree node and one [`InodeNode`] each.
+    /// Inodes with stored pages: one rbtree node each.
     pub(crate) inodes: u64,
+    /// Of those, the inodes whose pages are in an XArray ([`InodeNode::Spilled`]).
+    pub(crate) spilled: u64,
     /// Nodes of the inodes' XArrays (`struct xa_node`).
     pub(crate) xa_nodes: u64,
 }
@@ -774,12 +805,16 @@ impl IndexUsage {
     }
 
     /// Bytes of one inode: its rbtree node (`kernel::rbtree`'s node holds
-    /// the `rb_node` links, the key and the boxed [`InodeNode`], as this
-    /// tuple does) and the [`InodeNode`], each a `kmalloc` object.
+    /// the `rb_node` links, the key and the [`InodeNode`]), a `kmalloc`
+    /// object.
     pub(crate) fn inode_bytes() -> u64 {
-        type RbNode = (bindings::rb_node, InodeKey, Pin<KBox<InodeNode>>);
-        slab_bytes(core::mem::size_of::<RbNode>())
-            .saturating_add(slab_bytes(core::mem::size_of::<InodeNode>()))
+        slab_bytes(core::mem::size_of::<InodeRbNode>())
+    }
+
+    /// Bytes of the XArray of a spilled inode: a `kmalloc` object of
+    /// `sizeof(struct xarray)` (16 bytes, more with lock debugging).
+    pub(crate) fn xa_bytes() -> u64 {
+        slab_bytes(core::mem::size_of::<RawXa<Entry>>())
     }
 
     /// Bytes of one XArray node: `sizeof(struct xa_node)`, an object of the
@@ -793,6 +828,7 @@ impl IndexUsage {
         self.entries
             .saturating_mul(Self::entry_bytes())
             .saturating_add(self.inodes.saturating_mul(Self::inode_bytes()))
+            .saturating_add(self.spilled.saturating_mul(Self::xa_bytes()))
             .saturating_add(self.xa_nodes.saturating_mul(Self::xa_node_bytes()))
     }
 
@@ -807,6 +843,7 @@ impl IndexUsage {
         if xc.indices() > 0 {
             self.entries = self.entries.saturating_add(xc.indices());
             self.inodes = self.inodes.saturating_add(1);
+            self.spilled = self.spilled.saturating_add(1);
             self.xa_nodes = self.xa_nodes.saturating_add(xc.nodes());
         }
     }
@@ -1295,20 +1332,20 @@ impl Backend {
                         usage.add_inode(&xc);
                         xc = XaNodeCount::new();
                     }
-                    if !node.spilled() {
+                    let Some(xa) = node.xa() else {
                         // Its pages are inline: no XArray node.
-                        usage.add_inline(node.inline_count() as u64);
+                        usage.add_inline(node.count());
                         budget -= 1;
                         at = Some((key, None));
                         continue;
-                    }
+                    };
                     let mut next = Some(from);
                     while let Some(start) = next {
                         if budget == 0 {
                             break;
                         }
                         budget -= 1;
-                        match node.xa.find_from(start) {
+                        match xa.find_from(start) {
                             Some(i) => {
                                 xc.push(i as u64);
                                 next = i.checked_add(1);
@@ -1786,17 +1823,20 @@ mod tests {
         assert_eq!(u.entries, stored);
         assert_eq!(u.entries, b.gauges().pages_stored);
         assert_eq!(u.inodes, 4);
+        // Inodes 2 and 4 have an XArray each.
+        assert_eq!(u.spilled, 2);
         // Inode 4 (0..600): a root and ten leaves.
         assert_eq!(u.xa_nodes, 3 + 11);
         assert_eq!(
             u.bytes(),
             stored * IndexUsage::entry_bytes()
                 + 4 * IndexUsage::inode_bytes()
+                + 2 * IndexUsage::xa_bytes()
                 + 14 * IndexUsage::xa_node_bytes()
         );
         b.destroy_pool(pool);
         let u = b.index_usage();
-        assert_eq!((u.entries, u.inodes, u.xa_nodes), (0, 0, 0));
+        assert_eq!((u.entries, u.inodes, u.spilled, u.xa_nodes), (0, 0, 0, 0));
         Ok(())
     }
 
@@ -1809,26 +1849,45 @@ mod tests {
             let u = b.index_usage();
             (u.entries, u.inodes, u.xa_nodes)
         };
-        // Four pages, in no order and far apart: inline, no XArray node.
-        for i in [7usize, 1, 1000, 3] {
+        // Six pages, in no order and far apart: inline, no XArray node.
+        for i in [7usize, 1, 1000, 3, 500, 8] {
             fill_text(&mut src, i as u64);
             assert!(b.put(key(pool, 9, i), &src));
         }
-        assert_eq!(usage(&b), (4, 1, 0));
+        assert_eq!(usage(&b), (6, 1, 0));
         // A new copy of an inline page replaces it.
         fill_text(&mut src, 33);
         assert!(b.put(key(pool, 9, 3), &src));
-        assert_eq!(usage(&b), (4, 1, 0));
-        // A fifth page spills them all into the XArray: indices up to 1000
-        // make a root and two leaves.
+        assert_eq!(usage(&b), (6, 1, 0));
+        // A seventh page spills them all into an XArray: indices up to 1000
+        // make a root and three leaves (0-63, 448-511, 960-1023).
         fill_text(&mut src, 2);
         assert!(b.put(key(pool, 9, 2), &src));
-        assert_eq!(usage(&b), (5, 1, 3));
-        for (i, seed) in [(1usize, 1u64), (2, 2), (3, 33), (7, 7), (1000, 1000)] {
+        assert_eq!(usage(&b), (7, 1, 4));
+        assert_eq!(b.index_usage().spilled, 1);
+        for (n, (i, seed)) in [
+            (1usize, 1u64),
+            (2, 2),
+            (3, 33),
+            (7, 7),
+            (8, 8),
+            (500, 500),
+            (1000, 1000),
+        ]
+        .into_iter()
+        .enumerate()
+        {
             assert!(b.get(key(pool, 9, i), &mut *dst));
             fill_text(&mut src, seed);
             assert!(src[..] == dst[..]);
             assert!(!b.get(key(pool, 9, i), &mut *dst));
+            // Down to three pages, they go back inline and the XArray goes.
+            let left = 6 - n as u64;
+            let spilled = u64::from(left > UNSPILL_PAGES);
+            assert_eq!(b.index_usage().spilled, spilled);
+            if left > 0 && spilled == 0 {
+                assert_eq!(usage(&b), (left, 1, 0));
+            }
         }
         assert_eq!(usage(&b), (0, 0, 0));
         // Inline pages: a get of a missing index misses, one inline page
@@ -1847,16 +1906,15 @@ mod tests {
         b.invalidate_inode(id, key(pool, 10, 0).inode);
         assert_eq!(b.counters.sum(Event::Invalidates), inv + 2);
         assert_eq!(usage(&b), (0, 0, 0));
-        // A page index beyond 32 bits does not fit an inline slot: it goes
-        // to the XArray, even alone, and the inline pages with it.
+        // A page index beyond 32 bits is inline too (an inline slot holds
+        // only the entry, which records its index).
         if let Ok(far) = usize::try_from(1u64 << 40) {
             for i in [1usize, far] {
                 fill_text(&mut src, i as u64);
                 assert!(b.put(key(pool, 11, i), &src));
             }
-            let (entries, inodes, nodes) = usage(&b);
-            assert_eq!((entries, inodes), (2, 1));
-            assert!(nodes > 0);
+            assert_eq!(usage(&b), (2, 1, 0));
+            assert!(!b.get(key(pool, 11, far + 1), &mut *dst));
             for i in [far, 1usize] {
                 assert!(b.get(key(pool, 11, i), &mut *dst));
                 fill_text(&mut src, i as u64);
