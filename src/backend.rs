@@ -255,7 +255,10 @@ const UNSPILL_PAGES: u64 = INLINE_PAGES as u64 / 2;
 /// node itself ([`InodeNode::Inline`]): an XArray with entries costs at
 /// least one 576-byte node (unless its only entry is at index 0), and most
 /// inodes have only a few pages in zcache at a time. An inline slot holds
-/// only the entry pointer: the page index is the entry's own. Storing one
+/// the entry pointer and the low 8 bits of its page index (the index itself
+/// is the entry's own): a lookup reads only the entries whose low bits
+/// match, usually one on a hit and none on a miss, and the bytes fit in the
+/// padding after the enum's tag. Storing one
 /// page more moves them all into an XArray of the inode's own, allocated
 /// then ([`InodeNode::Spilled`], "spills"); once it is down to
 /// [`UNSPILL_PAGES`] stored pages, they move back inline and the XArray is
@@ -270,14 +273,20 @@ const UNSPILL_PAGES: u64 = INLINE_PAGES as u64 / 2;
 /// # Invariants
 ///
 /// - [`InodeNode::Inline`]: the entries of the inode are the `Some` slots,
-///   each at the page index recorded in the entry, all distinct.
+///   each at the page index recorded in the entry, all distinct; `low[i]`
+///   is the low byte of the index of `slots[i]` when that is `Some`.
 /// - [`InodeNode::Spilled`]: `xa` holds every entry of the inode, each at
 ///   the page index recorded in it, `count` of them.
 /// - Every pointer is to an entry stored in the cache under this inode.
 /// - An inode with no entries is removed from its pool's rbtree.
 enum InodeNode {
     /// Up to [`INLINE_PAGES`] entries, in any order.
-    Inline([Option<NonNull<Entry>>; INLINE_PAGES]),
+    Inline {
+        /// The low byte of each slot's page index.
+        low: [u8; INLINE_PAGES],
+        /// The entries.
+        slots: [Option<NonNull<Entry>>; INLINE_PAGES],
+    },
     /// Every entry in an XArray, by page index.
     Spilled {
         /// The XArray (a `kmalloc` object of its own: it must not move).
@@ -308,22 +317,36 @@ unsafe fn index_of(entry: NonNull<Entry>) -> usize {
 impl InodeNode {
     /// An inode with no entries. Allocates nothing.
     fn new() -> Self {
-        Self::Inline([None; INLINE_PAGES])
+        Self::Inline {
+            low: [0; INLINE_PAGES],
+            slots: [None; INLINE_PAGES],
+        }
     }
 
-    /// The inline slot holding the entry of page `index`, if any.
-    fn inline_slot(slots: &[Option<NonNull<Entry>>; INLINE_PAGES], index: usize) -> Option<usize> {
-        slots.iter().position(|s| {
+    /// The low byte of a page index, as [`InodeNode::Inline`] keeps it.
+    fn low_byte(index: usize) -> u8 {
+        (index & 0xff) as u8
+    }
+
+    /// The inline slot holding the entry of page `index`, if any. Reads
+    /// only the entries whose low index byte matches.
+    fn inline_slot(
+        low: &[u8; INLINE_PAGES],
+        slots: &[Option<NonNull<Entry>>; INLINE_PAGES],
+        index: usize,
+    ) -> Option<usize> {
+        let lo = Self::low_byte(index);
+        low.iter().zip(slots).position(|(&l, s)| {
             // SAFETY: Inline slots point to stored entries (type invariant);
             // the caller of every method holds the cache lock.
-            s.is_some_and(|e| unsafe { index_of(e) } == index)
+            l == lo && s.is_some_and(|e| unsafe { index_of(e) } == index)
         })
     }
 
     /// The XArray of a spilled inode, `None` for an inline one.
     fn xa(&self) -> Option<&RawXa<Entry>> {
         match self {
-            Self::Inline(_) => None,
+            Self::Inline { .. } => None,
             Self::Spilled { xa, .. } => Some(xa),
         }
     }
@@ -331,7 +354,7 @@ impl InodeNode {
     /// The number of entries.
     fn count(&self) -> u64 {
         match self {
-            Self::Inline(slots) => slots.iter().flatten().count() as u64,
+            Self::Inline { slots, .. } => slots.iter().flatten().count() as u64,
             Self::Spilled { count, .. } => *count,
         }
     }
@@ -344,7 +367,7 @@ impl InodeNode {
     /// The entry at `index`, if any.
     fn load(&self, index: usize) -> Option<NonNull<Entry>> {
         match self {
-            Self::Inline(slots) => *slots.get(Self::inline_slot(slots, index)?)?,
+            Self::Inline { low, slots } => *slots.get(Self::inline_slot(low, slots, index)?)?,
             Self::Spilled { xa, .. } => xa.load(index),
         }
     }
@@ -357,13 +380,18 @@ impl InodeNode {
     /// `ENOMEM` if the XArray or one of its nodes could not be allocated;
     /// the inode then holds the same entries as before (possibly spilled).
     fn store(&mut self, index: usize, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
-        if let Self::Inline(slots) = self {
-            let slot = Self::inline_slot(slots, index).and_then(|i| slots.get_mut(i));
+        if let Self::Inline { low, slots } = self {
+            let slot = Self::inline_slot(low, slots, index).and_then(|i| slots.get_mut(i));
             if let Some(slot) = slot {
                 return Ok(slot.replace(entry));
             }
-            if let Some(free) = slots.iter_mut().find(|s| s.is_none()) {
-                *free = Some(entry);
+            let free = low
+                .iter_mut()
+                .zip(slots.iter_mut())
+                .find(|(_, s)| s.is_none());
+            if let Some((l, s)) = free {
+                *l = Self::low_byte(index);
+                *s = Some(entry);
                 return Ok(None);
             }
         }
@@ -383,7 +411,7 @@ impl InodeNode {
     /// `ENOMEM` if the XArray or a node could not be allocated; nothing
     /// moved (the new XArray is freed with its nodes; it owned no entry).
     fn spill(&mut self) -> Result<(&RawXa<Entry>, &mut u64)> {
-        if let Self::Inline(slots) = self {
+        if let Self::Inline { slots, .. } = self {
             let xa = KBox::pin_init(RawXa::new(), put_flags())?;
             let mut count = 0u64;
             for &entry in slots.iter().flatten() {
@@ -397,7 +425,7 @@ impl InodeNode {
         match self {
             Self::Spilled { xa, count } => Ok((xa, count)),
             // Cannot happen: an inline node was replaced just above.
-            Self::Inline(_) => Err(EINVAL),
+            Self::Inline { .. } => Err(EINVAL),
         }
     }
 
@@ -405,8 +433,8 @@ impl InodeNode {
     /// may free the XArray (see [`UNSPILL_PAGES`]).
     fn erase(&mut self, index: usize) -> Option<NonNull<Entry>> {
         match self {
-            Self::Inline(slots) => {
-                let i = Self::inline_slot(slots, index)?;
+            Self::Inline { low, slots } => {
+                let i = Self::inline_slot(low, slots, index)?;
                 slots.get_mut(i)?.take()
             }
             Self::Spilled { xa, count } => {
@@ -427,6 +455,7 @@ impl InodeNode {
         let Self::Spilled { xa, .. } = self else {
             return;
         };
+        let mut low = [0; INLINE_PAGES];
         let mut slots = [None; INLINE_PAGES];
         let mut used = 0;
         let mut next = Some(0usize);
@@ -434,23 +463,24 @@ impl InodeNode {
             let Some(index) = xa.find_from(start) else {
                 break;
             };
-            let Some(slot) = slots.get_mut(used) else {
+            let (Some(l), Some(slot)) = (low.get_mut(used), slots.get_mut(used)) else {
                 // More entries than inline slots: stay spilled.
                 return;
             };
+            *l = Self::low_byte(index);
             *slot = xa.load(index);
             used += 1;
             next = index.checked_add(1);
         }
         // The XArray owns none of the entries: dropping it frees only its
         // nodes (`xa_destroy()`).
-        *self = Self::Inline(slots);
+        *self = Self::Inline { low, slots };
     }
 
     /// The lowest index at or above `start` holding an entry, if any.
     fn find_from(&self, start: usize) -> Option<usize> {
         match self {
-            Self::Inline(slots) => slots
+            Self::Inline { slots, .. } => slots
                 .iter()
                 .flatten()
                 // SAFETY: Inline slots point to stored entries (type
