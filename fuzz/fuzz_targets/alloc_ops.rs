@@ -86,7 +86,7 @@ fuzz_target!(|data: &[u8]| {
                 // without harm.
                 let h = match freed.get(arg % (freed.len() + 1)) {
                     Some(&h) => h,
-                    None => Handle::from_raw(arg as u64 + 1).expect("non-zero"),
+                    None => Handle::from_raw(arg as u32 + 1).expect("non-zero"),
                 };
                 if !live.iter().any(|e| e.0 == h) {
                     assert!(z.map(h).is_none());

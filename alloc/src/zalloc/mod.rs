@@ -82,7 +82,7 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
-use core::num::{NonZeroU32, NonZeroU64};
+use core::num::NonZeroU32;
 use core::ptr::NonNull;
 
 use page::{
@@ -243,19 +243,19 @@ unsafe impl<T: PageProvider + ?Sized> PageProvider for &T {
 
 /// Opaque reference to an allocated chunk.
 ///
-/// 8 bytes, `Copy`; `Option<Handle>` is also 8 bytes, and [`Handle::to_raw`]
-/// / [`Handle::from_raw`] convert to and from a `u64` in which 0 means "no
-/// handle".  A handle stays valid, whatever compaction does with the chunk,
-/// until it is passed to [`Zalloc::free`]; after that its value may be
-/// handed out again.
+/// 4 bytes, `Copy`; `Option<Handle>` is also 4 bytes (the handle table has
+/// fewer than 2^30 slots), and [`Handle::to_raw`] / [`Handle::from_raw`]
+/// convert to and from a `u32` in which 0 means "no handle".  A handle
+/// stays valid, whatever compaction does with the chunk, until it is passed
+/// to [`Zalloc::free`]; after that its value may be handed out again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(transparent)]
-pub struct Handle(NonZeroU64);
+pub struct Handle(NonZeroU32);
 
 impl Handle {
     /// The raw value (never 0): handle-table slot index + 1.
     #[inline]
-    pub const fn to_raw(self) -> u64 {
+    pub const fn to_raw(self) -> u32 {
         self.0.get()
     }
 
@@ -263,8 +263,8 @@ impl Handle {
     /// Any other value is accepted here; the allocator rejects values that
     /// do not name a live chunk.
     #[inline]
-    pub const fn from_raw(raw: u64) -> Option<Self> {
-        match NonZeroU64::new(raw) {
+    pub const fn from_raw(raw: u32) -> Option<Self> {
+        match NonZeroU32::new(raw) {
             Some(v) => Some(Self(v)),
             None => None,
         }
@@ -500,7 +500,10 @@ impl<P: PageProvider> Zalloc<P> {
         self.chunks += 1;
         self.stored += size;
         // `idx < MAX_SLOTS < 2^30`, so `idx + 1` is non-zero and fits.
-        Handle::from_raw(idx as u64 + 1).ok_or(Error::NoMemory)
+        u32::try_from(idx + 1)
+            .ok()
+            .and_then(Handle::from_raw)
+            .ok_or(Error::NoMemory)
     }
 
     /// Frees the chunk `h`.  The chunks after it in its page slide down
