@@ -13,10 +13,12 @@
 //! entry is either a zero page (no chunk: a mark) or the handle of an LZO1X-1
 //! compressed chunk of at most half a page in the `zalloc` allocator. Entries
 //! are charged to the shared bounded-cache machinery (`bcache`): each sits on
-//! its pool's LRU and on the global LRU, charged [`entry_cost`] bytes; a put
-//! that does not fit under the pool's or the global memlimit evicts the
+//! its pool's LRU, charged [`entry_cost`] bytes there and globally, and the
+//! global LRU order is the merge of the pool LRUs by the entries' stamps; a
+//! put that does not fit under the pool's or the global memlimit evicts the
 //! least recently used entries of that scope down to a low watermark
-//! ([`WATERMARK`]). A get is exclusive: the entry leaves zcache.
+//! ([`WATERMARK`]). A get is exclusive: the entry leaves zcache. Entries are
+//! 48-byte objects of a slab cache of their own (`slab.rs`).
 //!
 //! # Locking and context
 //!
@@ -26,7 +28,8 @@
 //!    directories of pools. Process context only (`init_fs`,
 //!    `invalidate_fs`, module load and unload).
 //! 2. `Backend::inner` (a `SpinLockIrq`): the whole cache -- pool table,
-//!    inode rbtrees, XArrays, both LRU levels, the allocator and the gauges.
+//!    inode rbtrees, XArrays, the pool LRUs and the global budget, the
+//!    allocator and the gauges.
 //!    One lock for everything: global eviction crosses pools, and the
 //!    allocator may move chunks of any pool while compacting. Always taken
 //!    with interrupts disabled, because `put_page` runs under the page
@@ -43,6 +46,7 @@
 //! The per-CPU compression buffers and counters (`percpu.rs`) are used with
 //! local interrupts disabled, outside `inner` for compression.
 
+use core::cell::Cell;
 use core::pin::Pin;
 use core::ptr::NonNull;
 
@@ -56,11 +60,12 @@ use kernel::rbtree::RBTree;
 use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
 
 use crate::bcache::{
-    ChargeCell, HasLruLink, Index, InsertError, Lru, LruCharge, LruLink, PooledCache, PooledIndex,
-    Watermark, XaNodeCount, GLOBAL_LRU, POOL_LRU,
+    HasLruLink, Index, InsertError, Lru, LruCharge, LruLink, LruStamp, PooledCache, PooledIndex,
+    Watermark, XaNodeCount, POOL_LRU,
 };
 use crate::pages::{KernelPages, GFP_PUT};
 use crate::percpu::{CompressBufs, Counters, Event};
+use crate::slab::KmemCache;
 use crate::xa::RawXa;
 use crate::zalloc::{Handle, Zalloc, CHUNK_HEADER_SIZE, HANDLE_SLOT_SIZE};
 
@@ -137,91 +142,126 @@ pub(crate) struct Key {
     index: usize,
 }
 
-/// A stored page: 64 bytes, one `kmalloc-64` object (checked at build
-/// time). The key is kept unpacked from [`Key`] (whose `InodeKey` and pool
-/// id would pad it to 32 bytes) and the charged cost in 16 bits.
+/// Bits of [`Entry::index_pool`] that hold the pool id.
+const POOL_BITS: u32 = MAX_POOLS.trailing_zeros();
+const _: () = assert!(MAX_POOLS == 1 << POOL_BITS);
+
+/// Bits of [`Entry::order`] that hold the charged cost: an entry costs less
+/// than a page (checked below), so `PAGE_SHIFT` bits; the stamp has the
+/// other 52 (on 4 KiB pages).
+const COST_BITS: u32 = PAGE_SIZE.trailing_zeros();
+const COST_MASK: u64 = (1 << COST_BITS) - 1;
+
+/// A stored page: 48 bytes, an object of the backend's `zcache_entry` slab
+/// cache (checked at build time). Its link is on its pool's LRU only: the
+/// global LRU order is the merge of the pool LRUs by stamp (see `bcache`).
+/// The pool id shares a word with the page index, and the charged cost one
+/// with the stamp.
 ///
 /// # Invariants
 ///
 /// - `handle` is `None` for a zero-filled page, otherwise it names a live
 ///   chunk of the backend's allocator holding the LZO1X-1 stream of the page.
-/// - `pool`, `ino`, `generation` and `index` are the key the entry is stored
-///   under, and never change; `pool < MAX_POOLS`.
-/// - `cost` is what the LRUs charged for the entry while it is on them
-///   ([`LruCharge`]), written only by them under the cache lock.
+/// - `ino`, `generation` and `index_pool` (page index `<< POOL_BITS |`
+///   pool id, with pool id `< MAX_POOLS`) are the key the entry is stored
+///   under, and never change.
+/// - `order` (stamp `<< COST_BITS |` cost) is written only by the LRU code
+///   ([`LruCharge`], [`LruStamp`]) under the cache lock.
 ///
-/// An entry is allocated with `KBox` and, while stored, owned by the cache.
+/// An entry is allocated from [`Store::entries`] and, while stored, owned by
+/// the cache.
 pub(crate) struct Entry {
-    global: LruLink,
     pool_link: LruLink,
-    handle: Option<Handle>,
     ino: u64,
-    index: usize,
+    index_pool: u64,
+    order: Cell<u64>,
     generation: u32,
-    cost: ChargeCell<u16>,
-    pool: u8,
+    handle: Option<Handle>,
 }
 
-const _: () = assert!(core::mem::size_of::<Entry>() <= 64);
-const _: () = assert!(MAX_POOLS <= u8::MAX as usize + 1);
+const _: () = assert!(core::mem::size_of::<Entry>() == 48);
 
 impl Entry {
     /// A new entry for `key`, on no LRU; `None` if `key.pool` is not a valid
-    /// pool id (`>= MAX_POOLS`).
+    /// pool id (`>= MAX_POOLS`) or the page index does not fit beside it
+    /// (`>= 2^59`: no file has such a page on 64-bit, where a page index is
+    /// below `2^(63 - PAGE_SHIFT)`).
     fn new(key: &Key, handle: Option<Handle>) -> Option<Self> {
-        let pool = u8::try_from(key.pool)
-            .ok()
-            .filter(|&p| usize::from(p) < MAX_POOLS)?;
+        let pool = u64::from(key.pool);
+        if pool >= MAX_POOLS as u64 {
+            return None;
+        }
+        let index = u64::try_from(key.index).ok()?;
+        if index >> (u64::BITS - POOL_BITS) != 0 {
+            return None;
+        }
         Some(Self {
-            global: LruLink::new(),
             pool_link: LruLink::new(),
-            handle,
             ino: key.inode.ino,
-            index: key.index,
+            index_pool: index << POOL_BITS | pool,
+            order: Cell::new(0),
             generation: key.inode.generation,
-            cost: ChargeCell::new(0),
-            pool,
+            handle,
         })
+    }
+
+    /// The page index the entry is stored under.
+    fn index(&self) -> usize {
+        // Fits: `Entry::new` took it from a `usize`.
+        (self.index_pool >> POOL_BITS) as usize
     }
 
     /// The key the entry is stored under.
     fn key(&self) -> Key {
         Key {
-            pool: u32::from(self.pool),
+            pool: self.pool() as u32,
             inode: InodeKey {
                 ino: self.ino,
                 generation: self.generation,
             },
-            index: self.index,
+            index: self.index(),
         }
     }
 
-    /// The pool id, as an index into the pool tables.
+    /// The pool id (`< MAX_POOLS`).
     fn pool(&self) -> usize {
-        usize::from(self.pool)
+        (self.index_pool & (MAX_POOLS as u64 - 1)) as usize
     }
 }
 
-/// The cost (bytes, at most [`entry_cost`] of half a page) fits in 16 bits.
+/// The cost (bytes, at most [`entry_cost`] of half a page) fits in
+/// [`COST_BITS`] bits.
 impl LruCharge for Entry {
     fn charged(&self) -> u64 {
-        self.cost.get()
+        self.order.get() & COST_MASK
     }
 
     fn set_charged(&self, cost: u64) -> bool {
-        self.cost.set(cost)
+        if cost > COST_MASK {
+            return false;
+        }
+        self.order.set(self.order.get() & !COST_MASK | cost);
+        true
     }
 }
 
-const _: () = assert!(entry_cost(PAGE_SIZE / 2) <= u16::MAX as u64);
+const _: () = assert!(entry_cost(PAGE_SIZE / 2) <= COST_MASK);
 
-// SAFETY: `OFFSET` is the offset of the `LruLink` field `global`.
-unsafe impl HasLruLink<GLOBAL_LRU> for Entry {
-    const OFFSET: usize = core::mem::offset_of!(Entry, global);
+/// The stamp keeps the bits above the cost: 52 on 4 KiB pages, 142 years of
+/// puts at a million per second before the order could be wrong.
+impl LruStamp for Entry {
+    const STAMP_BITS: u32 = u64::BITS - COST_BITS;
+
+    fn stamp(&self) -> u64 {
+        self.order.get() >> COST_BITS
+    }
+
+    fn set_stamp(&self, stamp: u64) {
+        self.order.set(stamp << COST_BITS | self.charged());
+    }
 }
 
-// SAFETY: `OFFSET` is the offset of the `LruLink` field `pool_link`, another
-// field than the one of `GLOBAL_LRU`.
+// SAFETY: `OFFSET` is the offset of the `LruLink` field `pool_link`.
 unsafe impl HasLruLink<POOL_LRU> for Entry {
     const OFFSET: usize = core::mem::offset_of!(Entry, pool_link);
 }
@@ -310,8 +350,8 @@ const _: () = assert!(core::mem::size_of::<InodeRbNode>() <= 96);
 /// caller holds.
 unsafe fn index_of(entry: NonNull<Entry>) -> usize {
     // SAFETY: A stored entry is valid while the cache lock is held (caller's
-    // contract); its `index` never changes.
-    unsafe { entry.as_ref() }.index
+    // contract); its page index never changes.
+    unsafe { entry.as_ref() }.index()
 }
 
 impl InodeNode {
@@ -588,7 +628,7 @@ unsafe impl PooledIndex for ZIndex {
     type Pool = u32;
 
     fn pool_of(&self, entry: &Entry) -> u32 {
-        u32::from(entry.pool)
+        entry.pool() as u32
     }
 
     fn pool_lru(&self, pool: u32) -> Option<&Lru<Entry, POOL_LRU>> {
@@ -598,10 +638,19 @@ unsafe impl PooledIndex for ZIndex {
     fn pool_lru_mut(&mut self, pool: u32) -> Option<&mut Lru<Entry, POOL_LRU>> {
         self.pool_mut(pool).map(|p| &mut p.lru)
     }
+
+    fn pools(&self) -> impl Iterator<Item = (u32, &Lru<Entry, POOL_LRU>)> + '_ {
+        self.pools
+            .iter()
+            .enumerate()
+            .filter_map(|(id, p)| Some((id as u32, &p.as_ref()?.lru)))
+    }
 }
 
 /// The allocator and the gauges: everything the eviction callback updates.
 struct Store {
+    /// Where the entries live.
+    entries: KmemCache<Entry>,
     zalloc: Zalloc<KernelPages>,
     zero_pages: u64,
     compr_bytes: u64,
@@ -634,13 +683,16 @@ impl Store {
     ///
     /// # Safety
     ///
-    /// `entry` must come from `KBox::into_raw` and be owned by the caller: in
-    /// no index and on no LRU.
+    /// `entry` must come from [`Store::entries`] and be owned by the caller:
+    /// in no index and on no LRU.
     unsafe fn release(&mut self, entry: NonNull<Entry>) {
-        // SAFETY: By the function's safety requirements.
-        let entry = unsafe { KBox::from_raw(entry.as_ptr()) };
-        let ps = self.pools.get_mut(entry.pool());
-        match entry.handle {
+        // SAFETY: By the function's safety requirements, `entry` is valid.
+        let (pool, handle) = unsafe { (entry.as_ref().pool(), entry.as_ref().handle) };
+        // SAFETY: By the function's safety requirements, the entry is ours
+        // and nothing refers to it any more.
+        unsafe { self.entries.free(entry) };
+        let ps = self.pools.get_mut(pool);
+        match handle {
             None => {
                 self.zero_pages = self.zero_pages.saturating_sub(1);
                 if let Some(ps) = ps {
@@ -701,7 +753,8 @@ impl Store {
 struct Inner {
     cache: PooledCache<ZIndex>,
     store: Store,
-    /// The global memlimit in bytes (also the global LRU's limit).
+    /// The global memlimit in bytes (also the limit of the cache's global
+    /// budget).
     memlimit: u64,
     /// What a put does when the cache is full: see [`WhenFull`].
     when_full: WhenFull,
@@ -728,7 +781,7 @@ impl Inner {
     fn drop_key(&mut self, key: &Key) -> bool {
         match self.cache.remove(key) {
             Some(old) => {
-                // SAFETY: `remove` handed `old` back: ours, from `KBox`.
+                // SAFETY: `remove` handed `old` back: ours, from `entries`.
                 unsafe { self.store.release(old) };
                 true
             }
@@ -829,9 +882,9 @@ fn slab_bytes(size: usize) -> u64 {
 }
 
 impl IndexUsage {
-    /// Bytes of one entry: a `kmalloc` object of `size_of::<Entry>()`.
+    /// Bytes of one entry: an object of the `zcache_entry` slab cache.
     pub(crate) fn entry_bytes() -> u64 {
-        slab_bytes(core::mem::size_of::<Entry>())
+        KmemCache::<Entry>::object_bytes() as u64
     }
 
     /// Bytes of one inode: its rbtree node (`kernel::rbtree`'s node holds
@@ -894,10 +947,18 @@ pub(crate) struct Backend {
 
 impl Backend {
     /// An initialiser for a backend with a global memlimit of `memlimit`
-    /// bytes. May sleep.
-    pub(crate) fn new(memlimit: u64) -> Result<impl PinInit<Self, Error>> {
+    /// bytes, whose entries live in a new slab cache named `entry_cache`
+    /// (the module's backend uses `zcache_entry`; the KUnit tests, which
+    /// run while it is loaded, another name, because the slab allocator
+    /// refuses a second cache of the same name when it does not merge
+    /// caches). May sleep.
+    pub(crate) fn new(
+        memlimit: u64,
+        entry_cache: &'static CStr,
+    ) -> Result<impl PinInit<Self, Error>> {
         let bufs = CompressBufs::new()?;
         let counters = Counters::new()?;
+        let entries = KmemCache::new(entry_cache)?;
         Ok(try_pin_init!(Self {
             inner <- new_spinlock_irq!(Inner {
                 cache: PooledCache::new(
@@ -906,6 +967,7 @@ impl Backend {
                     WATERMARK,
                 ),
                 store: Store {
+                    entries,
                     zalloc: Zalloc::new(KernelPages),
                     zero_pages: 0,
                     compr_bytes: 0,
@@ -1018,7 +1080,7 @@ impl Backend {
                 Some(h)
             }
         };
-        let entry = match Entry::new(&key, handle).map(|e| KBox::new(e, put_flags())) {
+        let entry = match Entry::new(&key, handle).map(|e| inner.store.entries.alloc(e, GFP_PUT)) {
             Some(Ok(e)) => e,
             _ => {
                 if let Some(h) = handle {
@@ -1029,14 +1091,11 @@ impl Backend {
                 return false;
             }
         };
-        inner.store.account(&entry, len);
-        // `into_raw` never returns null.
-        let Some(entry) = NonNull::new(KBox::into_raw(entry)) else {
-            return false;
-        };
+        // SAFETY: Just allocated and initialised, and ours.
+        inner.store.account(unsafe { entry.as_ref() }, len);
         let mut evicted = 0u64;
         let Inner { cache, store, .. } = inner;
-        // SAFETY: `entry` is a fresh `KBox` allocation, owned by the cache
+        // SAFETY: `entry` is a fresh allocation, owned by the cache
         // until handed back; `key_of` returns `key` for it. Each victim is
         // handed back once, owned by us.
         let res = unsafe {
@@ -1530,7 +1589,7 @@ mod tests {
     }
 
     fn backend(memlimit: u64) -> Result<(Arc<Backend>, u32)> {
-        let b = Arc::pin_init(Backend::new(memlimit)?, GFP_KERNEL)?;
+        let b = Arc::pin_init(Backend::new(memlimit, c"zcache_entry_test")?, GFP_KERNEL)?;
         let pool = b.create_pool()?;
         Ok((b, pool))
     }

@@ -42,6 +42,7 @@ mod backend;
 mod pages;
 mod percpu;
 mod shrinker;
+mod slab;
 mod sysfs;
 mod xa;
 
@@ -141,7 +142,7 @@ impl kernel::Module for Zcache {
             0 => default_memlimit(),
             v => v,
         };
-        let backend = Arc::pin_init(Backend::new(memlimit)?, GFP_KERNEL)?;
+        let backend = Arc::pin_init(Backend::new(memlimit, c"zcache_entry")?, GFP_KERNEL)?;
         let mut this = Zcache {
             reg: None,
             shrinker: None,

@@ -10,7 +10,7 @@ set -euo pipefail
 log=$1 host_lzo=$2 calib_lzo=$3 factor=$4 model=$5 sizing=$6 disk=${7:-}
 
 tr -d '\r' <"$log" | sed -n 's/^ZC-INFO demo: R //p' | awk -v host_lzo="$host_lzo" -v calib_lzo="$calib_lzo" \
-	-v factor="$factor" -v model="$model" -v sizing="$sizing" -v disk="$disk" -v ENTRY_BYTES=64 \
+	-v factor="$factor" -v model="$model" -v sizing="$sizing" -v disk="$disk" -v ENTRY_BYTES=48 \
 	-v fails="$(grep -c '^ZC-FAIL' "$log" || true)" -v done="$(grep -c '^ZC-DONE' "$log" || true)" '
 function kvs(line, arr,    n, w, i, a) {
 	delete arr
@@ -88,7 +88,7 @@ END {
 		printf "metadata per stored page, all of it: %.1f bytes = allocator %.1f (mem_used_total - compr_data_size) + index %.1f (metadata_bytes: the %d-byte entry, %.1f of inodes and XArray nodes), %d pages\n",
 			mtot, movh, mix, ENTRY_BYTES, mix - ENTRY_BYTES, M["stored"]
 	} else {
-		# The entry is one kmalloc-64 object (src/backend.rs asserts its size at
+		# The entry is one 48-byte slab object (src/backend.rs asserts its size at
 		# build time); the XArray and rbtree nodes of the index are not counted.
 		printf "                          %.1f bytes per stored page with the %d-byte entry (XArray and rbtree nodes not counted)\n", ovh + ENTRY_BYTES, ENTRY_BYTES
 	}

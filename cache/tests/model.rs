@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::vec::Vec;
 
 use bounded_cache::{Cache, Freed, InsertError, Lru, PooledCache, Watermark};
-use common::{free, lru_keys, Key, MapIndex, NoMem, PoolMapIndex, Returned, Tracker};
+use common::{free, global_keys, lru_keys, Key, MapIndex, NoMem, PoolMapIndex, Returned, Tracker};
 use proptest::prelude::*;
 
 /// Pools 0..NR_POOLS exist; pool NR_POOLS does not.
@@ -415,7 +415,7 @@ fn run_pooled(
         prop_assert!(cache.used() <= cache.limit());
         prop_assert_eq!(cache.limit(), model.global.limit);
         prop_assert_eq!(cache.global().low_watermark(), model.global.low());
-        prop_assert_eq!(lru_keys(cache.global()), model.keys());
+        prop_assert_eq!(global_keys(&cache), model.keys());
         prop_assert_eq!(cache.count(), model.lru.len());
         prop_assert_eq!(cache.used(), model.used());
         for (&p, l) in &model.pools {

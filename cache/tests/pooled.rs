@@ -7,7 +7,7 @@ mod common;
 use std::vec::Vec;
 
 use bounded_cache::{Freed, InsertError, Lru, PooledCache, Watermark};
-use common::{free, lru_keys, Key, PoolMapIndex, Returned, Tracker};
+use common::{free, global_keys, lru_keys, Key, PoolMapIndex, Returned, Tracker};
 
 /// A cache with pools 0, 1 and 2, each with `pool_limit` and no hysteresis.
 fn cache(global_limit: u64, pool_limit: u64) -> PooledCache<PoolMapIndex> {
@@ -43,17 +43,14 @@ fn check(c: &PooledCache<PoolMapIndex>) {
             assert_eq!(e.charged.get(), e.cost);
         }
         // The pool order is the global order restricted to the pool.
-        let global_in_pool: Vec<Key> = lru_keys(c.global())
-            .into_iter()
-            .filter(|k| k.0 == p)
-            .collect();
+        let global_in_pool: Vec<Key> = global_keys(c).into_iter().filter(|k| k.0 == p).collect();
         assert_eq!(lru_keys(lru), global_in_pool);
     }
     assert_eq!(pool_count, c.count());
     assert_eq!(pool_used, c.used());
-    for e in c.global().iter() {
-        assert_eq!(e.charged.get(), e.cost);
-        assert!(c.index().map.map.contains_key(&e.key));
+    assert_eq!(c.global().count(), c.count());
+    for k in global_keys(c) {
+        assert!(c.index().map.map.contains_key(&k));
     }
 }
 
@@ -70,7 +67,7 @@ fn pool_limit_evicts_pool_lru() {
     put(&mut c, &t, &mut ret, (0, 3), 10);
     assert_eq!(ret.drain(), [(0, 0)]);
     assert_eq!(lru_keys(c.pool(0).unwrap()), [(0, 1), (0, 2), (0, 3)]);
-    assert_eq!(lru_keys(c.global()), [(1, 0), (0, 1), (0, 2), (0, 3)]);
+    assert_eq!(global_keys(&c), [(1, 0), (0, 1), (0, 2), (0, 3)]);
     check(&c);
     c.clear(ret.evict());
     assert_eq!(t.live(), 0);
@@ -91,7 +88,7 @@ fn global_limit_evicts_global_lru_across_pools() {
     assert_eq!(ret.drain(), [(1, 0)]);
     put(&mut c, &t, &mut ret, (2, 2), 20);
     assert_eq!(ret.drain(), [(2, 0), (1, 1)]);
-    assert_eq!(lru_keys(c.global()), [(0, 0), (2, 1), (2, 2)]);
+    assert_eq!(global_keys(&c), [(0, 0), (2, 1), (2, 2)]);
     assert_eq!(c.pool(1).unwrap().count(), 0);
     assert_eq!(c.pool(2).unwrap().used(), 30);
     check(&c);
@@ -110,7 +107,7 @@ fn pool_eviction_first_can_spare_global_eviction() {
     put(&mut c, &t, &mut ret, (0, 1), 10);
     put(&mut c, &t, &mut ret, (0, 2), 10);
     assert_eq!(ret.drain(), [(0, 0)]);
-    assert_eq!(lru_keys(c.global()), [(1, 0), (0, 1), (0, 2)]);
+    assert_eq!(global_keys(&c), [(1, 0), (0, 1), (0, 2)]);
     check(&c);
     c.clear(ret.evict());
     assert_eq!(t.live(), 0);
@@ -154,7 +151,7 @@ fn errors_change_nothing() {
     let mut c = cache(50, 30);
     put(&mut c, &t, &mut ret, (0, 0), 10);
     put(&mut c, &t, &mut ret, (1, 0), 10);
-    let before = lru_keys(c.global());
+    let before = global_keys(&c);
     let mut try_insert = |c: &mut PooledCache<PoolMapIndex>, key: Key, cost: u64| {
         let e = t.alloc(key, cost);
         // SAFETY: Fresh entry; still ours on error.
@@ -175,7 +172,7 @@ fn errors_change_nothing() {
     // SAFETY: `e` is in the cache; refused.
     let r = unsafe { c.insert(&(2, 0), e, 1, |_| {}) };
     assert_eq!(r, Err(InsertError::Linked));
-    assert_eq!(lru_keys(c.global()), before);
+    assert_eq!(global_keys(&c), before);
     assert_eq!(c.used(), 20);
     check(&c);
     c.clear(ret.evict());
@@ -192,11 +189,11 @@ fn replace_remove_lookup() {
     put(&mut c, &t, &mut ret, (0, 1), 10);
     put(&mut c, &t, &mut ret, (0, 0), 5);
     assert_eq!(ret.drain(), [(0, 0)]);
-    assert_eq!(lru_keys(c.global()), [(1, 0), (0, 1), (0, 0)]);
+    assert_eq!(global_keys(&c), [(1, 0), (0, 1), (0, 0)]);
     assert_eq!(c.pool(0).unwrap().used(), 15);
     assert_eq!(c.peek(&(1, 0)).map(|e| e.cost), Some(10));
     assert_eq!(c.lookup(&(1, 0)).map(|e| e.cost), Some(10));
-    assert_eq!(lru_keys(c.global()), [(0, 1), (0, 0), (1, 0)]);
+    assert_eq!(global_keys(&c), [(0, 1), (0, 0), (1, 0)]);
     let e = c.remove(&(0, 1)).unwrap();
     // SAFETY: Handed back.
     unsafe { ret.take(e) };
@@ -292,16 +289,47 @@ fn shrink_newest_evicts_globally_hottest_first() {
     );
     assert_eq!(ret.drain(), [(2, 2), (1, 2), (0, 2), (2, 1)]);
     assert_eq!(lru_keys(c.pool(2).unwrap()), [(2, 0)]);
-    assert_eq!(
-        lru_keys(c.global()),
-        [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1)]
-    );
+    assert_eq!(global_keys(&c), [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1)]);
     check(&c);
     // Past the end: empties the cache.
     assert_eq!(c.shrink_newest(usize::MAX, ret.evict()).entries, 5);
     assert_eq!(c.count(), 0);
     assert_eq!(c.used(), 0);
     check(&c);
+    c.clear(ret.evict());
+    assert_eq!(t.live(), 0);
+}
+
+/// The global order is a merge of the pool lists by stamp, and the test
+/// entries keep 16 bits of stamp: 200000 inserts wrap the clock three times,
+/// and global eviction stays exactly least recently used (here FIFO, with a
+/// hit now and then) because every stored entry is younger than 2^16 ticks.
+#[test]
+fn global_order_survives_stamp_wraparound() {
+    const LIMIT: u64 = 10;
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    let mut c = cache(LIMIT, 1000);
+    let mut order: std::collections::VecDeque<Key> = std::collections::VecDeque::new();
+    for n in 0..200_000u64 {
+        let key = (n as u32 * 7 % 3, n);
+        put(&mut c, &t, &mut ret, key, 1);
+        order.push_back(key);
+        if order.len() as u64 > LIMIT {
+            let expect = order.pop_front();
+            assert_eq!(ret.drain(), [expect.unwrap()], "insert {n}");
+        }
+        if n % 97 == 0 {
+            // A hit on the oldest entry makes it the newest.
+            let oldest = order.pop_front().unwrap();
+            assert!(c.lookup(&oldest).is_some());
+            order.push_back(oldest);
+        }
+        if n % 1009 == 0 {
+            assert_eq!(global_keys(&c), Vec::from(order.clone()));
+            check(&c);
+        }
+    }
     c.clear(ret.evict());
     assert_eq!(t.live(), 0);
 }

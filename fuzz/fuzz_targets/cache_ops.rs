@@ -20,7 +20,7 @@ use libfuzzer_sys::fuzz_target;
 #[path = "../../cache/tests/common/mod.rs"]
 mod common;
 
-use common::{free, lru_keys, Key, PoolMapIndex, Returned, Tracker};
+use common::{free, global_keys, lru_keys, Key, PoolMapIndex, Returned, Tracker};
 
 const NR_POOLS: u32 = 3;
 
@@ -115,7 +115,7 @@ fuzz_target!(|data: &[u8]| {
         let gone = ret.drain();
         order.retain(|k| !gone.contains(k));
         assert!(cache.used() <= cache.limit());
-        assert_eq!(lru_keys(cache.global()), Vec::from(order.clone()));
+        assert_eq!(global_keys(&cache), Vec::from(order.clone()));
         assert_eq!(cache.count(), order.len());
         assert_eq!(cache.index().map.map.len(), order.len());
         assert_eq!(t.live(), order.len());

@@ -63,7 +63,7 @@ check "metadata_bytes is not readable by an unprivileged user" su nobody -s /bin
 md=$(z metadata_bytes)
 st=$(z pages_stored)
 info "metadata_bytes $md for $st stored pages"
-check "metadata_bytes counts a 64-byte entry per stored page, and more (inodes, XArray nodes)" test "$md" -gt $((st * 64))
+check "metadata_bytes counts a 48-byte entry per stored page, and more (inodes, XArray nodes)" test "$md" -gt $((st * 48))
 check_gt "memory used is below the data stored" "$(z orig_data_size)" "$(z mem_used_total)"
 hits0=$(z hits)
 check "re-read: every corpus file matches its checksum" verify_data

@@ -35,8 +35,10 @@ use super::{Freed, InsertError, GLOBAL_LRU};
 pub unsafe trait Index {
     /// The key type (e.g. a page index, or `(inode, page index)`).
     type Key;
-    /// The entry type; it embeds the link of the cache's LRU.
-    type Entry: HasLruLink<GLOBAL_LRU>;
+    /// The entry type; it embeds the link(s) of the cache's LRU(s):
+    /// [`GLOBAL_LRU`] for a [`Cache`], [`POOL_LRU`](super::POOL_LRU) for a
+    /// [`PooledCache`](super::PooledCache).
+    type Entry;
     /// Error returned when an insert fails (e.g. `ENOMEM` from the XArray).
     type Error;
 
@@ -90,12 +92,12 @@ pub unsafe trait Index {
 /// - The entries stored in `index` are exactly the entries on `lru`, each
 ///   charged with the cost given to [`Cache::insert`].
 /// - `lru.used() <= lru.limit()` whenever no method is running.
-pub struct Cache<I: Index> {
+pub struct Cache<I: Index<Entry: HasLruLink<GLOBAL_LRU>>> {
     index: I,
     lru: Lru<I::Entry, GLOBAL_LRU>,
 }
 
-impl<I: Index> Cache<I> {
+impl<I: Index<Entry: HasLruLink<GLOBAL_LRU>>> Cache<I> {
     /// Creates an empty cache over `index` (which must be empty), with
     /// `limit` in the caller's cost units and the given low watermark (see
     /// [`Watermark`]). `const`, never fails, does not allocate.
@@ -303,7 +305,7 @@ impl<I: Index> Cache<I> {
     }
 }
 
-impl<I: Index> core::fmt::Debug for Cache<I> {
+impl<I: Index<Entry: HasLruLink<GLOBAL_LRU>>> core::fmt::Debug for Cache<I> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Cache").field("lru", &self.lru).finish()
     }

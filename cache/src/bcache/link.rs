@@ -13,8 +13,8 @@ use intrusive_collections::{Adapter, DefaultPointerOps, UnsafeRef};
 /// Intrusive link that lets an entry sit on one [`Lru`](super::Lru).
 ///
 /// An entry embeds one `LruLink` per LRU it can be on at the same time
-/// (one for a [`Cache`](super::Cache); two, for [`GLOBAL_LRU`](super::GLOBAL_LRU)
-/// and [`POOL_LRU`](super::POOL_LRU), for a [`PooledCache`](super::PooledCache)),
+/// (one for a [`Cache`](super::Cache), [`GLOBAL_LRU`](super::GLOBAL_LRU); one
+/// for a [`PooledCache`](super::PooledCache), [`POOL_LRU`](super::POOL_LRU)),
 /// and tells the LRU where it is by implementing [`HasLruLink`].
 ///
 /// The link is only the two list pointers: the cost charged for the entry is
@@ -69,9 +69,10 @@ impl core::fmt::Debug for LruLink {
 /// for it, so that unlinking uncharges exactly what was charged.
 ///
 /// One record serves every LRU the entry is on: an entry on several LRUs at
-/// once is charged the same cost on each ([`PooledCache`](super::PooledCache)
-/// does so). The entry picks the width of the record ([`ChargeCell`] is a
-/// ready-made one): zcache keeps a `u16` (an entry costs at most a few KiB),
+/// once is charged the same cost on each (and [`PooledCache`](super::PooledCache)
+/// charges its global budget what the pool LRU recorded). The entry picks
+/// the width of the record ([`ChargeCell`] is a ready-made one): zcache
+/// packs it in 12 bits beside its stamp (an entry costs at most a few KiB),
 /// dmu a `u64` or nothing at all (cost 1 per entry, see
 /// [`LruCharge::set_charged`]).
 ///
@@ -87,6 +88,37 @@ pub trait LruCharge {
     /// then fails with [`InsertError::TooLarge`](super::InsertError::TooLarge)).
     /// O(1), any context.
     fn set_charged(&self, cost: u64) -> bool;
+}
+
+/// Where an entry of a [`PooledCache`](super::PooledCache) records its
+/// stamp: the value of the cache's clock when it last became the hottest
+/// entry of its pool's LRU (inserted, or touched by a hit). The clock ticks
+/// once per insert and per hit.
+///
+/// The pool LRUs are each in stamp order, so the cache-wide LRU order is
+/// their merge by stamp: the globally coldest entry is the coldest entry of
+/// the pool whose coldest entry has the oldest stamp. That saves the entry a
+/// second [`LruLink`] (16 bytes) for a global list.
+///
+/// An entry keeps the low [`LruStamp::STAMP_BITS`] bits of its stamp, and the
+/// cache compares stamps by their age modulo `2^STAMP_BITS`, as the kernel
+/// compares jiffies (`time_after()`): the order is exact while every stored
+/// entry is younger than `2^STAMP_BITS` ticks. zcache keeps 52 bits: 142
+/// years of inserts at a million per second. An entry older than that looks
+/// young and is evicted late; nothing else goes wrong.
+///
+/// Both methods are called only by the cache, under the caller's lock; they
+/// must not sleep or panic.
+pub trait LruStamp {
+    /// Number of low bits of the stamp the entry keeps, from 1 to 64.
+    const STAMP_BITS: u32;
+
+    /// Returns the recorded stamp (its low [`LruStamp::STAMP_BITS`] bits).
+    fn stamp(&self) -> u64;
+
+    /// Records `stamp`; the entry may drop all but its low
+    /// [`LruStamp::STAMP_BITS`] bits.
+    fn set_stamp(&self, stamp: u64);
 }
 
 /// A ready-made record for [`LruCharge`]: the cost in a `T` (`u16`, `u32`,

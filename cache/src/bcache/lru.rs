@@ -72,6 +72,144 @@ impl Default for Watermark {
     }
 }
 
+/// Cost accounting against a limit, with a low watermark: the part of an
+/// [`Lru`] that is not the list. [`PooledCache`](super::PooledCache) keeps
+/// one for its global limit, whose entries are on the pool LRUs only.
+///
+/// Every method is O(1), never fails, allocates or sleeps; the caller's
+/// lock protects it (`&mut self`).
+///
+/// # Invariants
+///
+/// `low == watermark.low(limit)`, hence `low <= limit`. `count` and `used`
+/// are what the owner charged and has not uncharged (saturating).
+#[derive(Clone, Copy)]
+pub struct Budget {
+    count: usize,
+    used: u64,
+    limit: u64,
+    low: u64,
+    watermark: Watermark,
+}
+
+impl Budget {
+    /// A budget of `limit` cost units with nothing charged. `const`.
+    #[inline]
+    pub const fn new(limit: u64, watermark: Watermark) -> Self {
+        Self {
+            count: 0,
+            used: 0,
+            limit,
+            low: watermark.low(limit),
+            watermark,
+        }
+    }
+
+    /// Number of entries charged.
+    #[inline]
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Total cost charged, in cost units.
+    #[inline]
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// The limit, in cost units.
+    #[inline]
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The low watermark in cost units (`<= limit`), computed from
+    /// [`Budget::watermark`].
+    #[inline]
+    pub fn low_watermark(&self) -> u64 {
+        self.low
+    }
+
+    /// The configured watermark.
+    #[inline]
+    pub fn watermark(&self) -> Watermark {
+        self.watermark
+    }
+
+    /// Returns whether an entry of `cost` can be added without going over the
+    /// limit (`used + cost <= limit`).
+    #[inline]
+    pub fn fits(&self, cost: u64) -> bool {
+        match self.used.checked_add(cost) {
+            Some(total) => total <= self.limit,
+            None => false,
+        }
+    }
+
+    /// Returns whether an entry of `cost` can be added without going over the
+    /// low watermark (`used + cost <= low`).
+    #[inline]
+    pub fn fits_low(&self, cost: u64) -> bool {
+        match self.used.checked_add(cost) {
+            Some(total) => total <= self.low,
+            None => false,
+        }
+    }
+
+    /// Sets the watermark (and recomputes the low watermark from the current
+    /// limit).
+    #[inline]
+    pub fn set_watermark(&mut self, watermark: Watermark) {
+        self.watermark = watermark;
+        self.low = watermark.low(self.limit);
+    }
+
+    /// Sets the limit and recomputes the low watermark. Evicts nothing: the
+    /// owner evicts first if it must.
+    #[inline]
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
+        self.low = self.watermark.low(limit);
+    }
+
+    /// Returns the new total if one more entry of `cost` can be charged
+    /// without overflowing it, whatever the limit.
+    #[inline]
+    pub(super) fn checked_charge(&self, cost: u64) -> Option<u64> {
+        self.used.checked_add(cost)
+    }
+
+    /// Charges one more entry of `cost`; the caller checked
+    /// [`Budget::checked_charge`] (saturates otherwise).
+    #[inline]
+    pub(super) fn charge(&mut self, cost: u64) {
+        // Cannot overflow in practice (each entry is a distinct object of at
+        // least `size_of::<LruLink>()` bytes); saturate rather than trust it.
+        self.count = self.count.saturating_add(1);
+        self.used = self.used.saturating_add(cost);
+    }
+
+    /// Uncharges one entry of `cost`.
+    #[inline]
+    pub(super) fn uncharge(&mut self, cost: u64) {
+        // Neither can underflow (the entry was charged); saturate rather than
+        // trust it.
+        self.count = self.count.saturating_sub(1);
+        self.used = self.used.saturating_sub(cost);
+    }
+}
+
+impl core::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Budget")
+            .field("count", &self.count)
+            .field("used", &self.used)
+            .field("limit", &self.limit)
+            .field("low", &self.low)
+            .finish()
+    }
+}
+
 /// An intrusive LRU list of caller-owned entries, with the total cost of the
 /// entries accounted against a limit.
 ///
@@ -95,22 +233,19 @@ impl Default for Watermark {
 ///
 /// # Invariants
 ///
-/// - `list` holds exactly `count` entries; each is valid (by the contract of
-///   [`Lru::push_hot`]) and records the cost charged ([`LruCharge`](super::LruCharge)).
-/// - `used` is the sum of the charged costs of the entries on `list` (no
-///   overflow: [`Lru::push_hot`] refuses a cost that would overflow it).
-/// - `low == watermark.low(limit)`, hence `low <= limit`.
+/// - `list` holds exactly `budget.count()` entries; each is valid (by the
+///   contract of [`Lru::push_hot`]) and records the cost charged
+///   ([`LruCharge`](super::LruCharge)).
+/// - `budget.used()` is the sum of the charged costs of the entries on
+///   `list` (no overflow: [`Lru::push_hot`] refuses a cost that would
+///   overflow it).
 ///
 /// `used <= limit` is *not* an invariant of `Lru` alone ([`Lru::push_hot`]
 /// does not check the limit); [`Lru::insert`], [`Cache`](super::Cache) and
 /// [`PooledCache`](super::PooledCache) maintain it.
 pub struct Lru<E: HasLruLink<ID>, const ID: u64 = 0> {
     list: LinkedList<LruAdapter<E, ID>>,
-    count: usize,
-    used: u64,
-    limit: u64,
-    low: u64,
-    watermark: Watermark,
+    budget: Budget,
 }
 
 // SAFETY: The list only holds pointers to entries, which by the contract of
@@ -128,11 +263,7 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
     pub const fn new(limit: u64, watermark: Watermark) -> Self {
         Self {
             list: LinkedList::new(LruAdapter::new()),
-            count: 0,
-            used: 0,
-            limit,
-            low: watermark.low(limit),
-            watermark,
+            budget: Budget::new(limit, watermark),
         }
     }
 
@@ -140,7 +271,7 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
     /// `count_objects` reports.
     #[inline]
     pub fn count(&self) -> usize {
-        self.count
+        self.budget.count()
     }
 
     /// Returns whether the LRU is empty. O(1).
@@ -152,46 +283,40 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
     /// Total cost charged for the entries on the LRU, in cost units. O(1).
     #[inline]
     pub fn used(&self) -> u64 {
-        self.used
+        self.budget.used()
     }
 
     /// The limit, in cost units. O(1).
     #[inline]
     pub fn limit(&self) -> u64 {
-        self.limit
+        self.budget.limit()
     }
 
     /// The low watermark in cost units (`<= limit`), computed from
     /// [`Lru::watermark`]. O(1).
     #[inline]
     pub fn low_watermark(&self) -> u64 {
-        self.low
+        self.budget.low_watermark()
     }
 
     /// The configured watermark. O(1).
     #[inline]
     pub fn watermark(&self) -> Watermark {
-        self.watermark
+        self.budget.watermark()
     }
 
     /// Returns whether an entry of `cost` can be added without going over the
     /// limit (`used + cost <= limit`). O(1).
     #[inline]
     pub fn fits(&self, cost: u64) -> bool {
-        match self.used.checked_add(cost) {
-            Some(total) => total <= self.limit,
-            None => false,
-        }
+        self.budget.fits(cost)
     }
 
     /// Returns whether an entry of `cost` can be added without going over the
     /// low watermark (`used + cost <= low`). O(1).
     #[inline]
     pub fn fits_low(&self, cost: u64) -> bool {
-        match self.used.checked_add(cost) {
-            Some(total) => total <= self.low,
-            None => false,
-        }
+        self.budget.fits_low(cost)
     }
 
     /// Sets the watermark (and recomputes the low watermark from the current
@@ -199,8 +324,7 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
     /// starts evicting. O(1).
     #[inline]
     pub fn set_watermark(&mut self, watermark: Watermark) {
-        self.watermark = watermark;
-        self.low = watermark.low(self.limit);
+        self.budget.set_watermark(watermark);
     }
 
     /// Links `entry` at the hot end and charges `cost` for it, without
@@ -231,9 +355,9 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
         if link.is_linked() {
             return Err(InsertError::Linked);
         }
-        let Some(used) = self.used.checked_add(cost) else {
+        if self.budget.checked_charge(cost).is_none() {
             return Err(InsertError::TooLarge);
-        };
+        }
         // SAFETY: As above.
         if !unsafe { entry.as_ref() }.set_charged(cost) {
             return Err(InsertError::TooLarge);
@@ -243,10 +367,7 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
         let entry = unsafe { UnsafeRef::from_raw(entry.as_ptr()) };
         // Does not panic: the link was checked to be unlinked just above.
         self.list.push_back(entry);
-        // Cannot overflow in practice (each entry is a distinct object of at
-        // least `size_of::<LruLink>()` bytes); saturate rather than trust it.
-        self.count = self.count.saturating_add(1);
-        self.used = used;
+        self.budget.charge(cost);
         Ok(())
     }
 
@@ -337,6 +458,13 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
         self.list.front().get()
     }
 
+    /// Returns the hottest entry (most recently inserted or touched) without
+    /// changing anything. O(1).
+    #[inline]
+    pub fn peek_hot(&self) -> Option<&E> {
+        self.list.back().get()
+    }
+
     /// Iterates over the entries from the coldest to the hottest. O(1) per
     /// step. Meant for debugging and tests (it holds `&self`, so the lock,
     /// for the whole walk).
@@ -396,7 +524,7 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
         if E::lru_link(unsafe { entry.as_ref() }).is_linked() {
             return Err(InsertError::Linked);
         }
-        if cost > self.limit {
+        if cost > self.budget.limit() {
             return Err(InsertError::TooLarge);
         }
         self.make_room(cost, evict);
@@ -412,10 +540,9 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
     ///
     /// Returns the number and total cost of the evicted entries.
     pub fn set_limit(&mut self, limit: u64, mut evict: impl FnMut(NonNull<E>)) -> Freed {
-        self.limit = limit;
-        self.low = self.watermark.low(limit);
+        self.budget.set_limit(limit);
         let mut freed = Freed::default();
-        while self.used > self.limit {
+        while self.budget.used() > limit {
             let Some((victim, victim_cost)) = self.pop_cold() else {
                 break;
             };
@@ -456,22 +583,14 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
     #[inline]
     fn uncharge(&mut self, entry: &E) -> u64 {
         let cost = entry.charged();
-        // Neither can underflow (type invariant: `used` is the sum of the
-        // charged costs and `count` the number of entries, including this
-        // one); saturate rather than trust it.
-        self.count = self.count.saturating_sub(1);
-        self.used = self.used.saturating_sub(cost);
+        // Type invariant: `budget` has this entry's cost charged.
+        self.budget.uncharge(cost);
         cost
     }
 }
 
 impl<E: HasLruLink<ID>, const ID: u64> core::fmt::Debug for Lru<E, ID> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Lru")
-            .field("count", &self.count)
-            .field("used", &self.used)
-            .field("limit", &self.limit)
-            .field("low", &self.low)
-            .finish()
+        f.debug_struct("Lru").field("budget", &self.budget).finish()
     }
 }

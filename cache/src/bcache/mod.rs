@@ -27,25 +27,27 @@
 //!   hit), `insert` (replaces an old entry, evicts to make room), `remove`,
 //!   `set_limit`, `shrink`/`count` for the shrinker. dmu's configuration.
 //! - [`PooledCache`]: a [`PooledIndex`] (an index that also keeps one pool
-//!   [`Lru`] per pool) plus a global [`Lru`]. zcache's configuration.
+//!   [`Lru`] per pool) plus a global [`Budget`] (the accounting of an [`Lru`]
+//!   without a list). zcache's configuration.
 //!
 //! # Two-level limits
 //!
 //! zcache charges each entry to its pool and to the global total. An entry
-//! therefore embeds two links and sits on two lists at once: its pool's LRU
-//! ([`POOL_LRU`]) and the global LRU ([`GLOBAL_LRU`]). A pool over its limit
-//! evicts from the front of its own list; the cache over its global limit
-//! evicts from the front of the global list, i.e. the globally least
-//! recently used entry of any pool. Either way the victim is unlinked from
-//! both lists (O(1): doubly linked, and the entry knows its pool), uncharged
-//! from both totals and removed from the index. A hit moves the entry to the
-//! hot end of both lists, so the global list is the true global LRU order
-//! and each pool list is that order restricted to the pool.
+//! embeds one link, for its pool's LRU ([`POOL_LRU`]), and a stamp
+//! ([`LruStamp`]): the value of the cache's clock, which ticks on every
+//! insert and hit, when the entry last became the hottest of its pool. Each
+//! pool list is therefore in stamp order, and the global LRU order is the
+//! merge of the pool lists by stamp. A pool over its limit evicts from the
+//! front of its own list; the cache over its global limit evicts the front
+//! of the pool list whose front has the oldest stamp, i.e. the globally
+//! least recently used entry of any pool. Either way the victim is unlinked
+//! (O(1): doubly linked, and the entry knows its pool), uncharged from both
+//! totals and removed from the index.
 //!
-//! The alternative of keeping only per-pool lists and evicting globally from
-//! "the pool with the oldest tail" needs a scan or a heap over pools, and
-//! does not survive pools being touched in between; the second link costs 16
-//! bytes per entry and keeps everything O(1).
+//! Finding the oldest front costs O(pools) per global eviction, which is
+//! cheap with zcache's 32 pools at most; the alternative, a second link per
+//! entry for a global list (as this crate had first), keeps it O(1) but
+//! costs 16 bytes per entry, a quarter of zcache's 64-byte entry.
 //!
 //! # Hysteresis
 //!
@@ -126,13 +128,12 @@ mod pooled;
 mod xa_nodes;
 
 pub use cache::{Cache, Index};
-pub use link::{ChargeCell, HasLruLink, LruCharge, LruLink};
-pub use lru::{Lru, Watermark};
+pub use link::{ChargeCell, HasLruLink, LruCharge, LruLink, LruStamp};
+pub use lru::{Budget, Lru, Watermark};
 pub use pooled::{PooledCache, PooledIndex};
 pub use xa_nodes::{XaNodeCount, XA_CHUNK_SHIFT};
 
-/// `ID` of the [`LruLink`] for a [`Cache`]'s only LRU, and for the global LRU
-/// of a [`PooledCache`].
+/// `ID` of the [`LruLink`] for a [`Cache`]'s only LRU.
 pub const GLOBAL_LRU: u64 = 0;
 
 /// `ID` of the [`LruLink`] for the per-pool LRU of a [`PooledCache`].

@@ -5,9 +5,9 @@
 use core::ptr::NonNull;
 
 use super::cache::Index;
-use super::link::HasLruLink;
-use super::lru::{Lru, Watermark};
-use super::{Freed, InsertError, GLOBAL_LRU, POOL_LRU};
+use super::link::{HasLruLink, LruStamp};
+use super::lru::{Budget, Lru, Watermark};
+use super::{Freed, InsertError, POOL_LRU};
 
 /// An [`Index`] whose entries also belong to pools, each with its own [`Lru`]
 /// (link [`POOL_LRU`]) and limit: the index of a [`PooledCache`].
@@ -32,7 +32,8 @@ use super::{Freed, InsertError, GLOBAL_LRU, POOL_LRU};
 ///   `Lru` (not moved, not replaced), and that `Lru` is only changed by the
 ///   [`PooledCache`].
 /// - Different pools have different `Lru`s.
-pub unsafe trait PooledIndex: Index<Entry: HasLruLink<POOL_LRU>> {
+/// - [`PooledIndex::pools`] yields every pool that has entries stored.
+pub unsafe trait PooledIndex: Index<Entry: HasLruLink<POOL_LRU> + LruStamp> {
     /// Pool identifier (e.g. the cleancache pool id).
     type Pool: Copy;
 
@@ -45,31 +46,41 @@ pub unsafe trait PooledIndex: Index<Entry: HasLruLink<POOL_LRU>> {
     /// Returns the `Lru` of `pool` mutably, or `None` if there is no such
     /// pool.
     fn pool_lru_mut(&mut self, pool: Self::Pool) -> Option<&mut Lru<Self::Entry, POOL_LRU>>;
+
+    /// Iterates over the pools (at least those with entries) and their
+    /// `Lru`s. Global eviction walks it once per victim, so it should be
+    /// short: zcache has at most 32 pools.
+    fn pools(&self) -> impl Iterator<Item = (Self::Pool, &Lru<Self::Entry, POOL_LRU>)> + '_;
 }
 
 /// A bounded LRU cache with two levels of limits: each entry is charged both
 /// to its pool's [`Lru`] (reached through [`PooledIndex::pool_lru_mut`]) and
-/// to the cache-wide global `Lru`.
+/// to the cache-wide global [`Budget`].
 ///
-/// An entry embeds two [`LruLink`](super::LruLink)s, [`GLOBAL_LRU`] and
-/// [`POOL_LRU`], and is on both lists at once, so that:
+/// An entry embeds one [`LruLink`](super::LruLink), [`POOL_LRU`], and a
+/// stamp ([`LruStamp`]) from the cache's clock, set when it becomes the
+/// hottest entry of its pool (insert, hit). The pool lists are thus each in
+/// stamp order, and the global LRU order is their merge by stamp, so that:
 ///
 /// - a pool over its limit evicts that pool's least recently used entry
-///   (the front of its pool list), unlinking it from the global list too;
+///   (the front of its pool list);
 /// - the cache over its global limit evicts the globally least recently used
-///   entry (the front of the global list), whatever its pool, unlinking it
-///   from its pool's list too;
-/// - a hit moves the entry to the hot end of both lists.
+///   entry, whatever its pool: the front of the pool list whose front has
+///   the oldest stamp;
+/// - a hit moves the entry to the hot end of its pool list with a new stamp,
+///   which makes it the globally hottest entry too.
 ///
-/// Everything stays O(1) per entry touched: both lists are doubly linked and
-/// the entry finds its pool through [`PooledIndex::pool_of`].
+/// That costs O(number of pools) per global eviction (zcache has at most
+/// 32), and saves every entry the 16 bytes of a second link for a global
+/// list. Everything else is O(1) per entry touched.
 ///
 /// An insert makes room at the pool level first (which also lowers the
 /// global total), then at the global level, each with its own
 /// [`Watermark`]. The caller holds one lock over the whole cache, all pools
 /// included (`&mut self` is that lock's guard): global eviction can take an
 /// entry from any pool. Every method is O(1) plus the index operations, plus
-/// O(1) per evicted entry, never allocates and never sleeps.
+/// O(1) (pool level) or O(pools) (global level) per evicted entry, never
+/// allocates and never sleeps.
 ///
 /// Ownership of entries is as for [`Cache`](super::Cache): each entry comes
 /// back exactly once, from [`PooledCache::remove`], as the replaced entry of
@@ -80,15 +91,20 @@ pub unsafe trait PooledIndex: Index<Entry: HasLruLink<POOL_LRU>> {
 ///
 /// # Invariants
 ///
-/// - The entries stored in `index` are exactly the entries on `global`, and
-///   each is also on the pool `Lru` of its pool (and on no other pool
-///   `Lru`); it is charged on both the cost given to
-///   [`PooledCache::insert`], which it records ([`LruCharge`](super::LruCharge)).
+/// - The entries stored in `index` are exactly the entries on the pool
+///   `Lru`s, each on the `Lru` of its pool only, charged there the cost given
+///   to [`PooledCache::insert`], which it records ([`LruCharge`](super::LruCharge)).
+/// - `global` has exactly those entries charged, at the same costs.
+/// - Along each pool `Lru`, from cold to hot, the stamps' ages
+///   ([`PooledCache::age`]) do not increase, and no stamp is newer than
+///   `clock` (exact while entries are younger than `2^STAMP_BITS` ticks, see
+///   [`LruStamp`]).
 /// - Whenever no method is running, `global.used() <= global.limit()` and
 ///   every pool's `used() <= limit()`.
 pub struct PooledCache<I: PooledIndex> {
     index: I,
-    global: Lru<I::Entry, GLOBAL_LRU>,
+    global: Budget,
+    clock: u64,
 }
 
 impl<I: PooledIndex> PooledCache<I> {
@@ -99,7 +115,8 @@ impl<I: PooledIndex> PooledCache<I> {
     pub const fn new(index: I, limit: u64, watermark: Watermark) -> Self {
         Self {
             index,
-            global: Lru::new(limit, watermark),
+            global: Budget::new(limit, watermark),
+            clock: 0,
         }
     }
 
@@ -121,10 +138,27 @@ impl<I: PooledIndex> PooledCache<I> {
         &mut self.index
     }
 
-    /// The global LRU, for statistics and iteration. O(1).
+    /// The global budget (count, cost, limit), for statistics. O(1).
     #[inline]
-    pub fn global(&self) -> &Lru<I::Entry, GLOBAL_LRU> {
+    pub fn global(&self) -> &Budget {
         &self.global
+    }
+
+    /// The age of `entry`'s stamp: ticks of the clock since it was last made
+    /// the hottest entry of its pool, modulo `2^STAMP_BITS` (see
+    /// [`LruStamp`]). The coldest entry has the largest age. O(1).
+    #[inline]
+    pub fn age(&self, entry: &I::Entry) -> u64 {
+        let bits = <I::Entry as LruStamp>::STAMP_BITS.clamp(1, 64);
+        let mask = u64::MAX >> (64 - bits);
+        self.clock.wrapping_sub(entry.stamp()) & mask
+    }
+
+    /// Advances the clock and returns the new stamp.
+    #[inline]
+    fn tick(&mut self) -> u64 {
+        self.clock = self.clock.wrapping_add(1);
+        self.clock
     }
 
     /// The LRU of `pool`, for statistics and iteration, or `None` if there is
@@ -163,37 +197,43 @@ impl<I: PooledIndex> PooledCache<I> {
     }
 
     /// Returns the entry stored under `key` and moves it to the hot end of
-    /// its pool's LRU and of the global LRU (a hit). O(index lookup) + O(1).
+    /// its pool's LRU with a new stamp, which makes it the globally hottest
+    /// entry too (a hit). O(index lookup) + O(1).
     pub fn lookup(&mut self, key: &I::Key) -> Option<&I::Entry> {
         let entry = self.index.get(key)?;
+        let stamp = self.tick();
         // SAFETY: Stored entries are valid (type invariant).
-        let pool = self.index.pool_of(unsafe { entry.as_ref() });
+        let entry_ref = unsafe { entry.as_ref() };
+        let pool = self.index.pool_of(entry_ref);
         if let Some(lru) = self.index.pool_lru_mut(pool) {
             // SAFETY: By the type invariant `entry` is valid and on its
             // pool's LRU, which is `lru` (contract of `PooledIndex`).
             unsafe { lru.touch(entry) };
         }
-        // SAFETY: By the type invariant `entry` is on `self.global`.
-        unsafe { self.global.touch(entry) };
-        // SAFETY: As above; the borrow of `self` keeps the entry stored.
-        Some(unsafe { entry.as_ref() })
+        // The hottest entry of its pool gets the newest stamp: the pool list
+        // stays in stamp order.
+        entry_ref.set_stamp(stamp);
+        Some(entry_ref)
     }
 
     /// Inserts `entry` under `key`, charging `cost` (cost units, 0 allowed)
     /// both to its pool ([`PooledIndex::pool_of`]) and globally, and makes it
-    /// the hottest entry of both LRUs.
+    /// the hottest entry of its pool's LRU with the newest stamp (so the
+    /// globally hottest entry too).
     ///
     /// If it does not fit under its pool's limit, the pool's coldest entries
     /// are evicted down to the pool's low watermark; then, if it does not fit
     /// under the global limit, the globally coldest entries (of any pool) are
     /// evicted down to the global low watermark. Each victim is removed from
-    /// the index and both LRUs and passed to `evict`, which owns it again.
+    /// the index and its pool's LRU, uncharged, and passed to `evict`, which
+    /// owns it again.
     /// `evict` runs under the caller's lock: it must not sleep and must not
     /// put the entry back into a cache.
     ///
     /// Returns the entry previously stored under `key`, if any, removed from
-    /// the index and both LRUs; the caller owns it again. O(index insert) +
-    /// O(1), plus O(index remove) per evicted entry.
+    /// the index and its pool's LRU; the caller owns it again. O(index
+    /// insert) + O(1), plus O(index remove) per evicted entry, plus
+    /// O(pools) per entry evicted at the global level.
     ///
     /// # Errors
     ///
@@ -219,9 +259,7 @@ impl<I: PooledIndex> PooledCache<I> {
     ) -> Result<Option<NonNull<I::Entry>>, InsertError<I::Error>> {
         // SAFETY: The caller guarantees that `entry` is valid.
         let entry_ref = unsafe { entry.as_ref() };
-        if <I::Entry as HasLruLink<GLOBAL_LRU>>::lru_link(entry_ref).is_linked()
-            || <I::Entry as HasLruLink<POOL_LRU>>::lru_link(entry_ref).is_linked()
-        {
+        if <I::Entry as HasLruLink<POOL_LRU>>::lru_link(entry_ref).is_linked() {
             return Err(InsertError::Linked);
         }
         let pool = self.index.pool_of(entry_ref);
@@ -231,12 +269,17 @@ impl<I: PooledIndex> PooledCache<I> {
         if cost > pool_lru.limit() || cost > self.global.limit() {
             return Err(InsertError::TooLarge);
         }
+        // What the pool `Lru` refuses too; checked here, before the index is
+        // changed (the global total is at least the pool's).
+        if self.global.checked_charge(cost).is_none() {
+            return Err(InsertError::TooLarge);
+        }
         // Index first: it is the only step that can fail, and it must fail
         // before anything has been changed.
         let old = self.index.insert(key, entry).map_err(InsertError::Index)?;
         if let Some(old) = old {
-            // SAFETY: `old` was stored, so by the type invariant it is valid
-            // and on the global and its pool's LRU.
+            // SAFETY: `old` was stored, so by the type invariant it is valid,
+            // on its pool's LRU and charged to the global budget.
             unsafe { self.unlink(old) };
         }
 
@@ -262,12 +305,11 @@ impl<I: PooledIndex> PooledCache<I> {
             }
         }
 
-        // SAFETY: Forwarded from the caller's contract; both links were
-        // checked to be unlinked, and room was made for `cost` at both
-        // levels. This only fails if `evict` broke its contract and linked
+        // SAFETY: Forwarded from the caller's contract; the link was checked
+        // to be unlinked, and room was made for `cost` at both levels. This only fails if `evict` broke its contract and linked
         // `entry`, or if the index broke its contract and lost the pool.
         if let Err(err) = unsafe { self.link(pool, entry, cost) } {
-            // Keep the invariant: nothing stored that is not on the LRUs. The
+            // Keep the invariant: nothing stored that is not on an LRU. The
             // old entry has left the cache, so hand it over like a victim.
             self.index.remove(key);
             if let Some(old) = old {
@@ -283,7 +325,7 @@ impl<I: PooledIndex> PooledCache<I> {
     pub fn remove(&mut self, key: &I::Key) -> Option<NonNull<I::Entry>> {
         let entry = self.index.remove(key)?;
         // SAFETY: `entry` was stored, so by the type invariant it is valid and
-        // on the global and its pool's LRU.
+        // on its pool's LRU, and charged to the global budget.
         unsafe { self.unlink(entry) };
         Some(entry)
     }
@@ -302,8 +344,8 @@ impl<I: PooledIndex> PooledCache<I> {
             freed.add(cost);
             evict(victim);
         }
-        // At or under `limit` now (or empty), so this evicts nothing.
-        self.global.set_limit(limit, |_| {});
+        // At or under `limit` now (or empty).
+        self.global.set_limit(limit);
         freed
     }
 
@@ -381,13 +423,9 @@ impl<I: PooledIndex> PooledCache<I> {
     ) -> Freed {
         let mut freed = Freed::default();
         while freed.entries < nr_to_scan {
-            let Some((victim, cost)) = self.global.pop_hot() else {
+            let Some((victim, cost)) = self.evict_global_hot() else {
                 break;
             };
-            // SAFETY: `victim` was on the global LRU, so it is valid and
-            // stored, and (type invariant) on its pool's LRU.
-            unsafe { self.unlink_pool(victim) };
-            self.unindex(victim);
             freed.add(cost);
             evict(victim);
         }
@@ -426,91 +464,123 @@ impl<I: PooledIndex> PooledCache<I> {
         self.shrink(usize::MAX, evict)
     }
 
-    /// Takes the globally coldest entry out of the global LRU, its pool's LRU
-    /// and the index, and returns it (now owned by the caller) with the cost
-    /// that was charged for it.
+    /// The pool whose coldest entry is the globally coldest (the oldest
+    /// stamp), if any pool has entries. O(pools).
+    fn coldest_pool(&self) -> Option<I::Pool> {
+        let mut best: Option<(I::Pool, u64)> = None;
+        for (pool, lru) in self.index.pools() {
+            if let Some(e) = lru.peek_cold() {
+                let age = self.age(e);
+                if best.is_none_or(|(_, a)| age > a) {
+                    best = Some((pool, age));
+                }
+            }
+        }
+        best.map(|(pool, _)| pool)
+    }
+
+    /// The pool whose hottest entry is the globally hottest (the newest
+    /// stamp), if any pool has entries. O(pools).
+    fn hottest_pool(&self) -> Option<I::Pool> {
+        let mut best: Option<(I::Pool, u64)> = None;
+        for (pool, lru) in self.index.pools() {
+            if let Some(e) = lru.peek_hot() {
+                let age = self.age(e);
+                if best.is_none_or(|(_, a)| age < a) {
+                    best = Some((pool, age));
+                }
+            }
+        }
+        best.map(|(pool, _)| pool)
+    }
+
+    /// Takes the globally coldest entry out of its pool's LRU, the global
+    /// budget and the index, and returns it (now owned by the caller) with
+    /// the cost that was charged for it. O(pools).
     fn evict_global_cold(&mut self) -> Option<(NonNull<I::Entry>, u64)> {
-        let (victim, cost) = self.global.pop_cold()?;
-        // SAFETY: `victim` was on the global LRU, so it is valid and stored,
-        // and (type invariant) on its pool's LRU.
-        unsafe { self.unlink_pool(victim) };
+        let pool = self.coldest_pool()?;
+        self.evict_pool_cold(pool)
+    }
+
+    /// As [`PooledCache::evict_global_cold`], for the globally hottest
+    /// (newest) entry.
+    fn evict_global_hot(&mut self) -> Option<(NonNull<I::Entry>, u64)> {
+        let pool = self.hottest_pool()?;
+        let (victim, cost) = self.index.pool_lru_mut(pool)?.pop_hot()?;
+        self.global.uncharge(cost);
         self.unindex(victim);
         Some((victim, cost))
     }
 
     /// Takes the coldest entry of `pool` out of the pool's LRU, the global
-    /// LRU and the index, and returns it (now owned by the caller) with the
-    /// cost that was charged for it.
+    /// budget and the index, and returns it (now owned by the caller) with
+    /// the cost that was charged for it.
     fn evict_pool_cold(&mut self, pool: I::Pool) -> Option<(NonNull<I::Entry>, u64)> {
         let (victim, cost) = self.index.pool_lru_mut(pool)?.pop_cold()?;
-        // SAFETY: `victim` was on the pool's LRU, so it is valid, stored and
-        // (type invariant) on `self.global`.
-        unsafe { self.global.remove(victim) };
+        // Type invariant: it was charged `cost` to the global budget too.
+        self.global.uncharge(cost);
         self.unindex(victim);
         Some((victim, cost))
     }
 
-    /// Removes `victim`, which was just unlinked from the LRUs, from the
-    /// index.
+    /// Removes `victim`, which was just unlinked from its pool's LRU, from
+    /// the index.
     fn unindex(&mut self, victim: NonNull<I::Entry>) {
-        // SAFETY: `victim` is valid and still stored: it was on the LRUs and
-        // has not been handed back yet.
+        // SAFETY: `victim` is valid and still stored: it was on its pool's
+        // LRU and has not been handed back yet.
         let key = self.index.key_of(unsafe { victim.as_ref() });
         // By the type invariant this removes exactly `victim`.
         self.index.remove(&key);
     }
 
-    /// Unlinks `entry` from its pool's LRU, uncharging it.
-    ///
-    /// # Safety
-    ///
-    /// `entry` must be valid and stored (so on its pool's LRU, or unlinked).
-    unsafe fn unlink_pool(&mut self, entry: NonNull<I::Entry>) {
-        // SAFETY: The caller guarantees that `entry` is valid.
-        let pool = self.index.pool_of(unsafe { entry.as_ref() });
-        if let Some(lru) = self.index.pool_lru_mut(pool) {
-            // SAFETY: `entry` is valid and, if linked, on its pool's LRU,
-            // which is `lru` (contract of `PooledIndex`).
-            unsafe { lru.remove(entry) };
-        }
-    }
-
-    /// Unlinks `entry` from its pool's LRU and the global LRU, uncharging it.
+    /// Unlinks `entry` from its pool's LRU and uncharges it there and from
+    /// the global budget.
     ///
     /// # Safety
     ///
     /// `entry` must be valid and stored.
     unsafe fn unlink(&mut self, entry: NonNull<I::Entry>) {
-        // SAFETY: Forwarded from the caller.
-        unsafe { self.unlink_pool(entry) };
-        // SAFETY: `entry` is valid and stored, so on `self.global` (type
-        // invariant).
-        unsafe { self.global.remove(entry) };
+        // SAFETY: The caller guarantees that `entry` is valid.
+        let pool = self.index.pool_of(unsafe { entry.as_ref() });
+        let Some(lru) = self.index.pool_lru_mut(pool) else {
+            return;
+        };
+        // SAFETY: `entry` is valid and, being stored, on its pool's LRU,
+        // which is `lru` (contract of `PooledIndex`).
+        if let Some(cost) = unsafe { lru.remove(entry) } {
+            // Type invariant: charged the same cost globally.
+            self.global.uncharge(cost);
+        }
     }
 
-    /// Links `entry` into the LRU of `pool` and the global LRU, charging
-    /// `cost` to both; on failure leaves both unlinked.
+    /// Stamps `entry` as the newest, links it at the hot end of the LRU of
+    /// `pool` and charges `cost` there and to the global budget; on failure
+    /// leaves it unlinked and nothing charged.
     ///
     /// # Safety
     ///
-    /// As for [`Lru::push_hot`], for both LRUs.
+    /// As for [`Lru::push_hot`].
     unsafe fn link(
         &mut self,
         pool: I::Pool,
         entry: NonNull<I::Entry>,
         cost: u64,
     ) -> Result<(), InsertError<I::Error>> {
+        if self.index.pool_lru(pool).is_none() {
+            return Err(InsertError::NoPool);
+        }
+        if self.global.checked_charge(cost).is_none() {
+            return Err(InsertError::TooLarge);
+        }
+        let stamp = self.tick();
+        // SAFETY: The caller guarantees that `entry` is valid.
+        unsafe { entry.as_ref() }.set_stamp(stamp);
         let Some(lru) = self.index.pool_lru_mut(pool) else {
             return Err(InsertError::NoPool);
         };
         // SAFETY: Forwarded from the caller.
         unsafe { lru.push_hot(entry, cost) }.map_err(InsertError::widen)?;
-        // SAFETY: Forwarded from the caller.
-        if let Err(err) = unsafe { self.global.push_hot(entry, cost) } {
-            // SAFETY: `entry` is valid and was just linked on the pool LRU.
-            unsafe { self.unlink_pool(entry) };
-            return Err(err.widen());
-        }
+        self.global.charge(cost);
         Ok(())
     }
 }

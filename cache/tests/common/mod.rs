@@ -14,7 +14,8 @@ use std::rc::Rc;
 use std::vec::Vec;
 
 use bounded_cache::{
-    ChargeCell, HasLruLink, Index, Lru, LruCharge, LruLink, PooledIndex, GLOBAL_LRU, POOL_LRU,
+    ChargeCell, HasLruLink, Index, Lru, LruCharge, LruLink, LruStamp, PooledCache, PooledIndex,
+    GLOBAL_LRU, POOL_LRU,
 };
 
 /// Pool id of the test entries.
@@ -46,6 +47,7 @@ impl Tracker {
             key,
             cost,
             charged: ChargeCell::new(0),
+            stamp: Cell::new(0),
             serial,
             live: self.live.clone(),
         });
@@ -60,6 +62,9 @@ pub struct Entry {
     pub cost: u64,
     /// What the LRUs recorded ([`LruCharge`]): `cost` once inserted.
     pub charged: ChargeCell<u64>,
+    /// What a `PooledCache` stamped ([`LruStamp`]), kept to
+    /// [`STAMP_BITS`] bits so that the tests wrap the stamps around.
+    pub stamp: Cell<u64>,
     /// Unique per allocation, to check each entry comes back exactly once.
     pub serial: u64,
     live: Rc<Cell<usize>>,
@@ -83,6 +88,23 @@ impl LruCharge for Entry {
 
     fn set_charged(&self, cost: u64) -> bool {
         self.charged.set(cost)
+    }
+}
+
+/// Bits of stamp the test entries keep: few enough that the clock wraps
+/// around in the longer tests, enough for every test's entries to stay
+/// younger than `2^STAMP_BITS` ticks.
+pub const STAMP_BITS: u32 = 16;
+
+impl LruStamp for Entry {
+    const STAMP_BITS: u32 = STAMP_BITS;
+
+    fn stamp(&self) -> u64 {
+        self.stamp.get()
+    }
+
+    fn set_stamp(&self, stamp: u64) {
+        self.stamp.set(stamp & ((1 << STAMP_BITS) - 1));
     }
 }
 
@@ -241,6 +263,25 @@ unsafe impl PooledIndex for PoolMapIndex {
     fn pool_lru_mut(&mut self, pool: PoolId) -> Option<&mut Lru<Entry, POOL_LRU>> {
         self.pools.get_mut(&pool)
     }
+
+    fn pools(&self) -> impl Iterator<Item = (PoolId, &Lru<Entry, POOL_LRU>)> + '_ {
+        self.pools.iter().map(|(&id, lru)| (id, lru))
+    }
+}
+
+/// Keys of all entries of a `PooledCache` in global LRU order, coldest
+/// first: the pool LRUs merged by the age of their stamps.
+pub fn global_keys(cache: &PooledCache<PoolMapIndex>) -> Vec<Key> {
+    let mut all: Vec<(u64, usize, Key)> = Vec::new();
+    for (_, lru) in cache.index().pools() {
+        for (pos, e) in lru.iter().enumerate() {
+            all.push((cache.age(e), pos, e.key));
+        }
+    }
+    // Oldest stamp first; within a pool, stamps strictly increase along the
+    // list, so the position only breaks ties that cannot happen.
+    all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    all.into_iter().map(|(_, _, k)| k).collect()
 }
 
 /// Keys of an LRU, coldest first.
