@@ -1666,6 +1666,42 @@ mod tests {
         Ok(())
     }
 
+    /// The global LRU order is the merge of the pool LRUs by stamp: with
+    /// puts alternating between two pools, the global memlimit evicts the
+    /// oldest pages whatever their pool, so what stays is the newest pages
+    /// of both, in one unbroken run of the put order.
+    #[test]
+    fn global_memlimit_evicts_lru_across_pools() -> Result {
+        let limit = 64 * 1024;
+        let (b, pool_a) = backend(limit)?;
+        let pool_b = b.create_pool()?;
+        let mut src = page()?;
+        let mut dst = page()?;
+        let pool_of = |i: usize| if i % 2 == 0 { pool_a } else { pool_b };
+        for i in 0..200 {
+            fill_text(&mut src, i as u64 + 1);
+            b.put(key(pool_of(i), 1, i), &src);
+            assert!(b.gauges().mem_used <= limit);
+        }
+        assert!(b.counters.sum(Event::EvictedLru) > 0);
+        let mut first_kept = None;
+        for i in 0..200 {
+            let kept = b.get(key(pool_of(i), 1, i), &mut *dst);
+            // No page is missing after the first one kept.
+            assert!(kept || first_kept.is_none());
+            if kept && first_kept.is_none() {
+                first_kept = Some(i);
+            }
+            if kept {
+                fill_text(&mut src, i as u64 + 1);
+                assert!(src[..] == dst[..]);
+            }
+        }
+        // Some pages of each pool were evicted, and some kept.
+        assert!(first_kept.is_some_and(|k| k > 1 && k < 198));
+        Ok(())
+    }
+
     #[test]
     fn reject_new_keeps_the_oldest_pages() -> Result {
         let limit = 64 * 1024;
