@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Micro-benchmark of `Cache` at 1M entries: `cargo bench -p bounded-cache`.
+//! Micro-benchmark of `Cache` and `PooledCache` at 1M entries: `cargo bench
+//! -p bounded-cache`.
 //!
 //! The index is a dense array (like an XArray over dense page indices), so
 //! the figures are those of the LRU and accounting machinery plus one array
@@ -15,7 +16,12 @@ use std::hint::black_box;
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use bounded_cache::{Cache, HasLruLink, Index, LruCharge, LruLink, Watermark, GLOBAL_LRU};
+use std::cell::Cell;
+
+use bounded_cache::{
+    Cache, HasLruLink, Index, Lru, LruCharge, LruLink, LruStamp, PooledCache, PooledIndex,
+    Watermark, GLOBAL_LRU, POOL_LRU,
+};
 
 const N: usize = 1 << 20;
 
@@ -192,6 +198,151 @@ fn bench(watermark: Watermark, label: &str) {
     drop(storage);
 }
 
+/// An entry of the pooled benchmark: zcache's layout of the LRU fields (one
+/// link, the stamp in a `Cell<u64>`), cost 1.
+struct PEntry {
+    lru: LruLink,
+    stamp: Cell<u64>,
+    key: u64,
+    pool: u32,
+}
+
+impl LruCharge for PEntry {
+    fn charged(&self) -> u64 {
+        1
+    }
+
+    fn set_charged(&self, cost: u64) -> bool {
+        cost == 1
+    }
+}
+
+impl LruStamp for PEntry {
+    const STAMP_BITS: u32 = 52;
+
+    fn stamp(&self) -> u64 {
+        self.stamp.get()
+    }
+
+    fn set_stamp(&self, stamp: u64) {
+        self.stamp.set(stamp & ((1 << 52) - 1));
+    }
+}
+
+// SAFETY: `OFFSET` is the offset of the `LruLink` field `lru`.
+unsafe impl HasLruLink<POOL_LRU> for PEntry {
+    const OFFSET: usize = core::mem::offset_of!(PEntry, lru);
+}
+
+/// Dense array index plus one pool `Lru` per pool, as zcache's pool table.
+struct PoolArrayIndex {
+    slots: Vec<Option<NonNull<PEntry>>>,
+    pools: Vec<Lru<PEntry, POOL_LRU>>,
+}
+
+// SAFETY: A plain array map; `key_of` is the key the benchmark inserts under.
+unsafe impl Index for PoolArrayIndex {
+    type Key = u64;
+    type Entry = PEntry;
+    type Error = ();
+
+    fn key_of(&self, entry: &PEntry) -> u64 {
+        entry.key
+    }
+
+    fn get(&self, key: &u64) -> Option<NonNull<PEntry>> {
+        *self.slots.get(*key as usize)?
+    }
+
+    fn insert(&mut self, key: &u64, entry: NonNull<PEntry>) -> Result<Option<NonNull<PEntry>>, ()> {
+        let slot = self.slots.get_mut(*key as usize).ok_or(())?;
+        Ok(slot.replace(entry))
+    }
+
+    fn remove(&mut self, key: &u64) -> Option<NonNull<PEntry>> {
+        self.slots.get_mut(*key as usize)?.take()
+    }
+}
+
+// SAFETY: `pool_of` is the pool the benchmark set before inserting; the
+// pool `Lru`s live in a `Vec` that is never resized.
+unsafe impl PooledIndex for PoolArrayIndex {
+    type Pool = u32;
+
+    fn pool_of(&self, entry: &PEntry) -> u32 {
+        entry.pool
+    }
+
+    fn pool_lru(&self, pool: u32) -> Option<&Lru<PEntry, POOL_LRU>> {
+        self.pools.get(pool as usize)
+    }
+
+    fn pool_lru_mut(&mut self, pool: u32) -> Option<&mut Lru<PEntry, POOL_LRU>> {
+        self.pools.get_mut(pool as usize)
+    }
+
+    fn pools(&self) -> impl Iterator<Item = (u32, &Lru<PEntry, POOL_LRU>)> + '_ {
+        self.pools.iter().enumerate().map(|(i, l)| (i as u32, l))
+    }
+}
+
+/// `PooledCache` with `nr_pools` pools and keys spread at random over them:
+/// global eviction merges the pool LRUs by stamp, O(pools) per victim.
+fn bench_pooled(nr_pools: u32) {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut storage: Vec<PEntry> = (0..2 * N)
+        .map(|_| PEntry {
+            lru: LruLink::new(),
+            stamp: Cell::new(0),
+            key: 0,
+            pool: 0,
+        })
+        .collect();
+    let mut free: Vec<NonNull<PEntry>> = storage.iter_mut().map(NonNull::from).collect();
+    let index = PoolArrayIndex {
+        slots: vec![None; 2 * N],
+        pools: (0..nr_pools)
+            .map(|_| Lru::new(u64::MAX, Watermark::NONE))
+            .collect(),
+    };
+    let mut cache = PooledCache::new(index, N as u64, Watermark::NONE);
+    let mut insert =
+        |cache: &mut PooledCache<PoolArrayIndex>, free: &mut Vec<NonNull<PEntry>>, key: u64| {
+            let Some(mut e) = free.pop() else {
+                panic!("free list empty");
+            };
+            // SAFETY: `e` is a free entry of `storage`, which outlives the cache.
+            let entry = unsafe { e.as_mut() };
+            entry.key = key;
+            entry.pool = (rng.next() % u64::from(nr_pools)) as u32;
+            // SAFETY: As above; victims go back to the free list.
+            let old = unsafe { cache.insert(&key, e, 1, |v| free.push(v)) };
+            if let Ok(Some(old)) = old {
+                free.push(old);
+            }
+        };
+    let label = format!("{nr_pools} pools");
+    let mut order = Rng(0x9e37_79b9_7f4a_7c15);
+    let fill = shuffled(N, 0, &mut order);
+    for &key in &fill {
+        insert(&mut cache, &mut free, key);
+    }
+    let keys = shuffled(N, N as u64, &mut order);
+    let start = Instant::now();
+    for &key in &keys {
+        insert(&mut cache, &mut free, key);
+    }
+    report(&format!("insert with global eviction [{label}]"), N, start);
+    let start = Instant::now();
+    let mut n = 0;
+    while cache.count() > 0 {
+        n += cache.shrink(128, |v| free.push(v)).entries;
+    }
+    report(&format!("shrink (batches of 128) [{label}]"), n, start);
+    drop(cache);
+    drop(storage);
+}
+
 fn main() {
     // `cargo test --benches` runs this with `--bench` absent: keep it quick.
     if !std::env::args().any(|a| a == "--bench") {
@@ -201,4 +352,8 @@ fn main() {
     println!("bounded-cache Cache, {N} entries, cost 1, array index");
     bench(Watermark::NONE, "no hysteresis");
     bench(Watermark::Percent(90), "watermark 90%");
+    println!("bounded-cache PooledCache, {N} entries, cost 1, array index");
+    for nr_pools in [1, 4, 32] {
+        bench_pooled(nr_pools);
+    }
 }
