@@ -871,6 +871,10 @@ pub(crate) struct IndexUsage {
     pub(crate) spilled: u64,
     /// Nodes of the inodes' XArrays (`struct xa_node`).
     pub(crate) xa_nodes: u64,
+    /// Inodes by the number of pages they hold: 1, 2, 3 to 6 (the most an
+    /// inode keeps inline, [`INLINE_PAGES`]), 7 to 64 (one XArray node) and
+    /// more; see [`IndexUsage::PAGES_BUCKETS`].
+    pub(crate) inodes_by_pages: [u64; 5],
 }
 
 /// Bytes the slab allocator gives an object of `size` bytes (its `kmalloc`
@@ -915,15 +919,37 @@ impl IndexUsage {
             .saturating_add(self.xa_nodes.saturating_mul(Self::xa_node_bytes()))
     }
 
+    /// The buckets of [`IndexUsage::inodes_by_pages`]: (fewest, most)
+    /// pages of an inode in each.
+    pub(crate) const PAGES_BUCKETS: [(u64, u64); 5] = [
+        (1, 1),
+        (2, 2),
+        (3, INLINE_PAGES as u64),
+        (INLINE_PAGES as u64 + 1, 64),
+        (65, u64::MAX),
+    ];
+
+    /// Counts an inode of `pages` pages in [`IndexUsage::inodes_by_pages`].
+    fn add_to_histogram(&mut self, pages: u64) {
+        let bucket = Self::PAGES_BUCKETS
+            .iter()
+            .position(|&(lo, hi)| (lo..=hi).contains(&pages));
+        if let Some(n) = bucket.and_then(|b| self.inodes_by_pages.get_mut(b)) {
+            *n = n.saturating_add(1);
+        }
+    }
+
     /// Adds an inode whose `entries` pages are inline (no XArray node).
     fn add_inline(&mut self, entries: u64) {
         self.entries = self.entries.saturating_add(entries);
         self.inodes = self.inodes.saturating_add(1);
+        self.add_to_histogram(entries);
     }
 
     /// Adds the count of one inode's XArray.
     fn add_inode(&mut self, xc: &XaNodeCount) {
         if xc.indices() > 0 {
+            self.add_to_histogram(xc.indices());
             self.entries = self.entries.saturating_add(xc.indices());
             self.inodes = self.inodes.saturating_add(1);
             self.spilled = self.spilled.saturating_add(1);

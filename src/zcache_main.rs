@@ -14,7 +14,8 @@
 //! Files: `backend.rs` (pools, index, put/get/invalidate, limits, the lock
 //! order), `percpu.rs` (per-CPU compression buffers and counters), `pages.rs`
 //! (the allocator's page provider), `xa.rs` (the per-inode XArray),
-//! `shrinker.rs`, `sysfs.rs` (`/sys/kernel/mm/zcache/`). The codec, the
+//! `shrinker.rs`, `sysfs.rs` (`/sys/kernel/mm/zcache/`), `slab.rs` (the
+//! entries' slab cache), `debug.rs` (`/sys/kernel/debug/zcache/`). The codec, the
 //! chunk allocator, the bounded LRU cache and the value parser are the shared
 //! `no_std` crates, compiled in from their source (`#[path]` below).
 //!
@@ -39,6 +40,7 @@ pub mod zalloc;
 pub mod bcache;
 
 mod backend;
+mod debug;
 mod pages;
 mod percpu;
 mod shrinker;
@@ -126,10 +128,11 @@ impl cleancache::Backend for Backend {
 
 /// The module instance.
 ///
-/// Teardown order (see [`Drop`]): unregister from cleancache (drops every
-/// pool), free the shrinker, remove sysfs, and then the backend, which frees
-/// whatever is left.
+/// Teardown order (see [`Drop`]): remove the debugfs file, unregister from
+/// cleancache (drops every pool), free the shrinker, remove sysfs, and then
+/// the backend, which frees whatever is left.
 struct Zcache {
+    debugfs: Option<debug::Debugfs>,
     reg: Option<Registration<Backend>>,
     shrinker: Option<shrinker::Shrinker>,
     sysfs: Option<sysfs::Sysfs>,
@@ -144,6 +147,7 @@ impl kernel::Module for Zcache {
         };
         let backend = Arc::pin_init(Backend::new(memlimit, c"zcache_entry")?, GFP_KERNEL)?;
         let mut this = Zcache {
+            debugfs: None,
             reg: None,
             shrinker: None,
             sysfs: None,
@@ -151,6 +155,7 @@ impl kernel::Module for Zcache {
         };
         this.sysfs = Some(sysfs::Sysfs::new(&this.backend)?);
         this.shrinker = Some(shrinker::Shrinker::register(&this.backend)?);
+        this.debugfs = Some(debug::Debugfs::new(&this.backend)?);
         this.reg = Some(Registration::register(this.backend.clone())?);
         pr_info!(
             "loaded: memlimit {} bytes, up to {} pools\n",
@@ -163,6 +168,7 @@ impl kernel::Module for Zcache {
 
 impl Drop for Zcache {
     fn drop(&mut self) {
+        drop(self.debugfs.take());
         let registered = self.reg.is_some();
         // Unregistering drops every pool the frontend knows of and waits for
         // running operations.

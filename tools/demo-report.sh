@@ -31,6 +31,7 @@ $1 == "lzo" { kvs($0, v); lzo[v["when"]] = v["decompress_MBps"]; next }
 $1 == "sysfs" { sysfs = $0; sub(/^sysfs /, "", sysfs); next }
 $1 == "rejfull" { kvs($0, RJ); next }
 $1 == "meta" { kvs($0, M); next }
+$1 == "index" { kvs($0, IX); next }
 $1 == "pool0" { pool0 = $0; sub(/^pool0 /, "", pool0); next }
 $1 == "mem" { kvs($0, v); if (v["when"] == "zc") { zc_memlimit = v["memlimit"]; pools = v["pools"] } next }
 END {
@@ -87,6 +88,10 @@ END {
 		mtot = movh + mix
 		printf "metadata per stored page, all of it: %.1f bytes = allocator %.1f (mem_used_total - compr_data_size) + index %.1f (metadata_bytes: the %d-byte entry, %.1f of inodes and XArray nodes), %d pages\n",
 			mtot, movh, mix, ENTRY_BYTES, mix - ENTRY_BYTES, M["stored"]
+		if (IX["inodes"] > 0)
+			printf "  the index then (debugfs zcache/index): %d entries in %d inodes (%.2f pages each), %d of them in an XArray (%d nodes); inodes holding 1 / 2 / 3-6 / 7-64 / 65+ pages: %d / %d / %d / %d / %d\n",
+				IX["entries"], IX["inodes"], ratio(IX["entries"], IX["inodes"]), IX["inodes_spilled"], IX["xa_nodes"],
+				IX["inodes_with_1_page"], IX["inodes_with_2_pages"], IX["inodes_with_3_6_pages"], IX["inodes_with_7_64_pages"], IX["inodes_with_65_or_more_pages"]
 	} else {
 		# The entry is one 48-byte slab object (src/backend.rs asserts its size at
 		# build time); the XArray and rbtree nodes of the index are not counted.

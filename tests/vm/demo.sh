@@ -104,6 +104,9 @@ phase() {
 	# XArray nodes), in the steady state of WS1.
 	if [ "$phase" = zc ] && [ -r "$Z/metadata_bytes" ]; then
 		info "R meta stored=$(zq pages_stored) metadata_bytes=$(cat "$Z/metadata_bytes") mem_used=$(zq mem_used_total) compr=$(zq compr_data_size)"
+		# The same walk, broken down (debugfs; see src/debug.rs).
+		[ -r /sys/kernel/debug/zcache/index ] &&
+			info "R index $(awk '{ printf "%s=%s ", $1, $2 }' /sys/kernel/debug/zcache/index)"
 	fi
 	run_pass "$phase" big1 ws2 zc_reread seq /tmp/ws2.md5
 	run_pass "$phase" big2 ws2 zc_reread seq /tmp/ws2.md5

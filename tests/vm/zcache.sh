@@ -64,6 +64,18 @@ md=$(z metadata_bytes)
 st=$(z pages_stored)
 info "metadata_bytes $md for $st stored pages"
 check "metadata_bytes counts a 48-byte entry per stored page, and more (inodes, XArray nodes)" test "$md" -gt $((st * 48))
+# The debugfs breakdown of the same walk (nothing runs meanwhile).
+DI=/sys/kernel/debug/zcache/index
+if [ -r "$DI" ]; then
+	di() { awk -v k="$1" '$1 == k { print $2 }' "$DI"; }
+	info "debugfs index: $(tr '\n' ' ' <"$DI")"
+	check_eq "debugfs index: entries = pages_stored" "$st" "$(di entries)"
+	check_eq "debugfs index: index_bytes = metadata_bytes" "$md" "$(di index_bytes)"
+	check_eq "debugfs index: the inodes by page count add up to the inodes" "$(di inodes)" \
+		"$(awk '$1 ~ /^inodes_with_/ { n += $2 } END { print n + 0 }' "$DI")"
+else
+	fail "debugfs zcache/index exists"
+fi
 check_gt "memory used is below the data stored" "$(z orig_data_size)" "$(z mem_used_total)"
 hits0=$(z hits)
 check "re-read: every corpus file matches its checksum" verify_data
@@ -208,6 +220,10 @@ held=$(z mem_used_total)
 st=$(z pages_stored)
 if [ "$st" -gt 0 ]; then
 	info "metadata per stored page, $st pages ($(($(stat -c %s "$ZC_DATA/big") / 4096)) of one file): index $(($(z metadata_bytes) / st)) B, allocator $(((held - $(z compr_data_size)) / st)) B"
+fi
+if [ -r "$DI" ]; then
+	check_gt "debugfs index: the large file is an inode of 65 pages or more" "$(di inodes_with_65_or_more_pages)" 0
+	check_gt "debugfs index: its pages are in an XArray" "$(di inodes_spilled)" 0
 fi
 avail=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
 es0=$(z evicted_shrinker)
