@@ -8,9 +8,9 @@
 //! A pool per filesystem (cleancache `init_fs`), up to [`MAX_POOLS`]. In a
 //! pool, the inodes are kept in a kernel rbtree keyed by the cleancache
 //! [`InodeKey`]; each inode holds an XArray of page index -> [`Entry`]
-//! (up to [`INLINE_PAGES`] pages are kept in the inode itself, which saves
-//! the XArray's 576-byte node on the many inodes with a few pages). An
-//! entry is either a zero page (no chunk: a mark) or the handle of an LZO1X-1
+//! (up to [`INLINE_PAGES`] pages are kept in the inode itself, and up to
+//! [`SORTED_PAGES`] in a sorted array, which saves the XArray's 576-byte
+//! node on the many inodes with a few pages). An entry is either a zero page (no chunk: a mark) or the handle of an LZO1X-1
 //! compressed chunk of at most half a page in the `zalloc` allocator. Entries
 //! are charged to the shared bounded-cache machinery (`bcache`): each sits on
 //! its pool's LRU, charged [`entry_cost`] bytes there and globally, and the
@@ -281,9 +281,20 @@ pub(crate) const fn entry_cost(compressed_len: usize) -> u64 {
 /// Stored pages an inode keeps in its own node, before it needs an XArray.
 const INLINE_PAGES: usize = 6;
 
-/// A spilled inode left with this many stored pages moves them back inline
-/// and frees its XArray. Half of [`INLINE_PAGES`], so that an inode whose
-/// page count hovers around the limit does not spill on every put.
+/// Stored pages an inode keeps in a sorted array of its own
+/// ([`InodeNode::Sorted`]) when they do not fit inline, before it needs an
+/// XArray: the array costs 8 bytes per page (one `kmalloc` object of 64 to
+/// 512 bytes), an XArray 16 bytes and at least one 576-byte node. Up to 64,
+/// a lookup reads at most seven entries (a binary search on their page
+/// indices), an insert moves at most 504 bytes.
+const SORTED_PAGES: usize = 64;
+
+/// Capacity of a new sorted array, in pages: a 64-byte `kmalloc` object.
+const SORTED_FIRST_CAPACITY: usize = 8;
+
+/// An inode left with this many stored pages moves them back inline and
+/// frees its array or XArray. Half of [`INLINE_PAGES`], so that an inode
+/// whose page count hovers around the limit does not move on every put.
 const UNSPILL_PAGES: u64 = INLINE_PAGES as u64 / 2;
 
 /// An inode of a pool: its page index, the value of its node in the pool's
@@ -298,11 +309,12 @@ const UNSPILL_PAGES: u64 = INLINE_PAGES as u64 / 2;
 /// the entry pointer and the low 8 bits of its page index (the index itself
 /// is the entry's own): a lookup reads only the entries whose low bits
 /// match, usually one on a hit and none on a miss, and the bytes fit in the
-/// padding after the enum's tag. Storing one
-/// page more moves them all into an XArray of the inode's own, allocated
-/// then ([`InodeNode::Spilled`], "spills"); once it is down to
-/// [`UNSPILL_PAGES`] stored pages, they move back inline and the XArray is
-/// freed with its nodes. The node counts the entries of its XArray
+/// padding after the enum's tag. Storing one page more moves them all into
+/// an array of the inode's own, sorted by page index
+/// ([`InodeNode::Sorted`]), and one more than [`SORTED_PAGES`] into an
+/// XArray ([`InodeNode::Spilled`], "spills"); once it is down to
+/// [`UNSPILL_PAGES`] stored pages, they move back inline and the array or
+/// the XArray is freed. The node counts the entries of its XArray
 /// itself: `xa_empty()` is not enough to tell whether it is empty, as a
 /// store that failed for want of memory may leave empty nodes in the tree
 /// (`xas_create()` links each node as it allocates it).
@@ -315,6 +327,9 @@ const UNSPILL_PAGES: u64 = INLINE_PAGES as u64 / 2;
 /// - [`InodeNode::Inline`]: the entries of the inode are the `Some` slots,
 ///   each at the page index recorded in the entry, all distinct; `low[i]`
 ///   is the low byte of the index of `slots[i]` when that is `Some`.
+/// - [`InodeNode::Sorted`]: `entries` holds every entry of the inode, in
+///   strictly increasing order of the page index recorded in each; at most
+///   [`SORTED_PAGES`] of them.
 /// - [`InodeNode::Spilled`]: `xa` holds every entry of the inode, each at
 ///   the page index recorded in it, `count` of them.
 /// - Every pointer is to an entry stored in the cache under this inode.
@@ -326,6 +341,11 @@ enum InodeNode {
         low: [u8; INLINE_PAGES],
         /// The entries.
         slots: [Option<NonNull<Entry>>; INLINE_PAGES],
+    },
+    /// Up to [`SORTED_PAGES`] entries in an array, by page index.
+    Sorted {
+        /// The entries, in increasing page index order.
+        entries: KVec<NonNull<Entry>>,
     },
     /// Every entry in an XArray, by page index.
     Spilled {
@@ -383,11 +403,31 @@ impl InodeNode {
         })
     }
 
-    /// The XArray of a spilled inode, `None` for an inline one.
+    /// Where the sorted array `entries` has, or would have, the entry of
+    /// page `index`: `Ok(position)` if it has it, `Err(position)` where it
+    /// would go. Reads at most seven entries.
+    fn sorted_position(entries: &[NonNull<Entry>], index: usize) -> Result<usize, usize> {
+        // SAFETY: The array points to stored entries (type invariant); the
+        // caller of every method holds the cache lock.
+        entries.binary_search_by_key(&index, |&e| unsafe { index_of(e) })
+    }
+
+    /// The XArray of a spilled inode, `None` for another.
     fn xa(&self) -> Option<&RawXa<Entry>> {
         match self {
-            Self::Inline { .. } => None,
+            Self::Inline { .. } | Self::Sorted { .. } => None,
             Self::Spilled { xa, .. } => Some(xa),
+        }
+    }
+
+    /// Bytes of the sorted array of an inode that has one: its `kmalloc`
+    /// object.
+    fn array_bytes(&self) -> Option<u64> {
+        match self {
+            Self::Sorted { entries } => Some(slab_bytes(
+                entries.capacity() * core::mem::size_of::<NonNull<Entry>>(),
+            )),
+            _ => None,
         }
     }
 
@@ -395,6 +435,7 @@ impl InodeNode {
     fn count(&self) -> u64 {
         match self {
             Self::Inline { slots, .. } => slots.iter().flatten().count() as u64,
+            Self::Sorted { entries } => entries.len() as u64,
             Self::Spilled { count, .. } => *count,
         }
     }
@@ -408,6 +449,10 @@ impl InodeNode {
     fn load(&self, index: usize) -> Option<NonNull<Entry>> {
         match self {
             Self::Inline { low, slots } => *slots.get(Self::inline_slot(low, slots, index)?)?,
+            Self::Sorted { entries } => {
+                let i = Self::sorted_position(entries, index).ok()?;
+                entries.get(i).copied()
+            }
             Self::Spilled { xa, .. } => xa.load(index),
         }
     }
@@ -417,8 +462,9 @@ impl InodeNode {
     ///
     /// # Errors
     ///
-    /// `ENOMEM` if the XArray or one of its nodes could not be allocated;
-    /// the inode then holds the same entries as before (possibly spilled).
+    /// `ENOMEM` if the array, the XArray or one of its nodes could not be
+    /// allocated; the inode then holds the same entries as before (possibly
+    /// moved to an array or an XArray).
     fn store(&mut self, index: usize, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>> {
         if let Self::Inline { low, slots } = self {
             let slot = Self::inline_slot(low, slots, index).and_then(|i| slots.get_mut(i));
@@ -434,6 +480,25 @@ impl InodeNode {
                 *s = Some(entry);
                 return Ok(None);
             }
+            self.make_sorted()?;
+        }
+        if let Self::Sorted { entries } = self {
+            match Self::sorted_position(entries, index) {
+                Ok(i) => {
+                    if let Some(slot) = entries.get_mut(i) {
+                        return Ok(Some(core::mem::replace(slot, entry)));
+                    }
+                }
+                Err(i) if entries.len() < SORTED_PAGES => {
+                    entries.reserve(1, put_flags())?;
+                    // Cannot fail: `i <= len` and there is room for one.
+                    entries
+                        .insert_within_capacity(i, entry)
+                        .map_err(|_| ENOMEM)?;
+                    return Ok(None);
+                }
+                Err(_) => {}
+            }
         }
         let (xa, count) = self.spill()?;
         let old = xa.store(index, entry, GFP_PUT)?;
@@ -443,39 +508,98 @@ impl InodeNode {
         Ok(old)
     }
 
-    /// Moves the inline entries, if any, into a new XArray, and returns the
-    /// XArray and its entry count.
+    /// Moves the entries of an inline inode into a new sorted array.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the array could not be allocated; nothing moved.
+    fn make_sorted(&mut self) -> Result {
+        let Self::Inline { slots, .. } = self else {
+            return Ok(());
+        };
+        let mut entries = KVec::with_capacity(SORTED_FIRST_CAPACITY, put_flags())?;
+        for &entry in slots.iter().flatten() {
+            // Cannot fail: at most `INLINE_PAGES` entries, fewer than the
+            // capacity.
+            entries.push_within_capacity(entry).map_err(|_| ENOMEM)?;
+        }
+        // SAFETY: Inline slots point to stored entries (type invariant).
+        entries.sort_unstable_by_key(|&e| unsafe { index_of(e) });
+        *self = Self::Sorted { entries };
+        Ok(())
+    }
+
+    /// Moves the entries of an inline or sorted inode, if any, into a new
+    /// XArray, and returns the XArray and its entry count.
     ///
     /// # Errors
     ///
     /// `ENOMEM` if the XArray or a node could not be allocated; nothing
     /// moved (the new XArray is freed with its nodes; it owned no entry).
     fn spill(&mut self) -> Result<(&RawXa<Entry>, &mut u64)> {
-        if let Self::Inline { slots, .. } = self {
-            let xa = KBox::pin_init(RawXa::new(), put_flags())?;
-            let mut count = 0u64;
-            for &entry in slots.iter().flatten() {
-                // SAFETY: Inline slots point to stored entries (type
-                // invariant).
-                xa.store(unsafe { index_of(entry) }, entry, GFP_PUT)?;
-                count += 1;
-            }
+        let xa = match self {
+            Self::Spilled { .. } => None,
+            Self::Inline { slots, .. } => Some(Self::new_xa(slots.iter().flatten())?),
+            Self::Sorted { entries } => Some(Self::new_xa(entries.iter())?),
+        };
+        if let Some((xa, count)) = xa {
             *self = Self::Spilled { xa, count };
         }
         match self {
             Self::Spilled { xa, count } => Ok((xa, count)),
-            // Cannot happen: an inline node was replaced just above.
-            Self::Inline { .. } => Err(EINVAL),
+            // Cannot happen: the node was replaced just above.
+            Self::Inline { .. } | Self::Sorted { .. } => Err(EINVAL),
         }
     }
 
-    /// Removes and returns the entry at `index`, if any. Never allocates;
-    /// may free the XArray (see [`UNSPILL_PAGES`]).
+    /// A new XArray holding `entries` (stored entries of this inode, each
+    /// at the page index it records), and their count.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the XArray or a node could not be allocated (it is freed
+    /// with its nodes; it owned no entry).
+    fn new_xa<'a>(
+        entries: impl Iterator<Item = &'a NonNull<Entry>>,
+    ) -> Result<(Pin<KBox<RawXa<Entry>>>, u64)> {
+        let xa = KBox::pin_init(RawXa::new(), put_flags())?;
+        let mut count = 0u64;
+        for &entry in entries {
+            // SAFETY: The inode's entries are stored (type invariant).
+            xa.store(unsafe { index_of(entry) }, entry, GFP_PUT)?;
+            count += 1;
+        }
+        Ok((xa, count))
+    }
+
+    /// Removes and returns the entry at `index`, if any. Allocates only to
+    /// halve a sorted array left three quarters empty (non-blocking; the
+    /// array stays as it is if that fails); may free the array or the
+    /// XArray (see [`UNSPILL_PAGES`]).
     fn erase(&mut self, index: usize) -> Option<NonNull<Entry>> {
         match self {
             Self::Inline { low, slots } => {
                 let i = Self::inline_slot(low, slots, index)?;
                 slots.get_mut(i)?.take()
+            }
+            Self::Sorted { entries } => {
+                let i = Self::sorted_position(entries, index).ok()?;
+                let entry = entries.remove(i).ok()?;
+                if entries.len() as u64 <= UNSPILL_PAGES {
+                    self.unspill();
+                } else if entries.len() * 4 <= entries.capacity()
+                    && entries.capacity() > SORTED_FIRST_CAPACITY
+                {
+                    // A new array of half the capacity; the old one stays
+                    // if that fails.
+                    let mut smaller = KVec::new();
+                    let moved = smaller.reserve(entries.capacity() / 2, put_flags()).is_ok()
+                        && smaller.extend_from_slice(entries, put_flags()).is_ok();
+                    if moved {
+                        *entries = smaller;
+                    }
+                }
+                Some(entry)
             }
             Self::Spilled { xa, count } => {
                 let entry = xa.erase(index)?;
@@ -488,10 +612,25 @@ impl InodeNode {
         }
     }
 
-    /// Moves the entries of a spilled inode back inline and frees its
-    /// XArray with its nodes, if they fit inline. Never allocates; a few
-    /// `xa_find()` calls.
+    /// Moves the entries of a sorted or spilled inode back inline and frees
+    /// its array, or its XArray with its nodes, if they fit inline. Never
+    /// allocates; a few `xa_find()` calls.
     fn unspill(&mut self) {
+        if let Self::Sorted { entries } = self {
+            if entries.len() > INLINE_PAGES {
+                return;
+            }
+            let mut low = [0; INLINE_PAGES];
+            let mut slots = [None; INLINE_PAGES];
+            for ((l, slot), &entry) in low.iter_mut().zip(slots.iter_mut()).zip(entries.iter()) {
+                // SAFETY: The array points to stored entries (type
+                // invariant).
+                *l = Self::low_byte(unsafe { index_of(entry) });
+                *slot = Some(entry);
+            }
+            *self = Self::Inline { low, slots };
+            return;
+        }
         let Self::Spilled { xa, .. } = self else {
             return;
         };
@@ -528,6 +667,13 @@ impl InodeNode {
                 .map(|&e| unsafe { index_of(e) })
                 .filter(|&i| i >= start)
                 .min(),
+            Self::Sorted { entries } => {
+                // SAFETY: The array points to stored entries (type
+                // invariant).
+                let i = entries.partition_point(|&e| unsafe { index_of(e) } < start);
+                // SAFETY: As above.
+                entries.get(i).map(|&e| unsafe { index_of(e) })
+            }
             Self::Spilled { xa, .. } => xa.find_from(start),
         }
     }
@@ -869,6 +1015,11 @@ pub(crate) struct IndexUsage {
     pub(crate) inodes: u64,
     /// Of those, the inodes whose pages are in an XArray ([`InodeNode::Spilled`]).
     pub(crate) spilled: u64,
+    /// Of those, the inodes whose pages are in a sorted array
+    /// ([`InodeNode::Sorted`]).
+    pub(crate) sorted: u64,
+    /// Bytes of the sorted arrays (`kmalloc` objects).
+    pub(crate) sorted_bytes: u64,
     /// Nodes of the inodes' XArrays (`struct xa_node`).
     pub(crate) xa_nodes: u64,
     /// Inodes by the number of pages they hold: 1, 2, 3 to 6 (the most an
@@ -916,6 +1067,7 @@ impl IndexUsage {
             .saturating_mul(Self::entry_bytes())
             .saturating_add(self.inodes.saturating_mul(Self::inode_bytes()))
             .saturating_add(self.spilled.saturating_mul(Self::xa_bytes()))
+            .saturating_add(self.sorted_bytes)
             .saturating_add(self.xa_nodes.saturating_mul(Self::xa_node_bytes()))
     }
 
@@ -944,6 +1096,14 @@ impl IndexUsage {
         self.entries = self.entries.saturating_add(entries);
         self.inodes = self.inodes.saturating_add(1);
         self.add_to_histogram(entries);
+    }
+
+    /// Adds an inode whose `entries` pages are in a sorted array of
+    /// `array_bytes` bytes.
+    fn add_sorted(&mut self, entries: u64, array_bytes: u64) {
+        self.add_inline(entries);
+        self.sorted = self.sorted.saturating_add(1);
+        self.sorted_bytes = self.sorted_bytes.saturating_add(array_bytes);
     }
 
     /// Adds the count of one inode's XArray.
@@ -1448,8 +1608,12 @@ impl Backend {
                         xc = XaNodeCount::new();
                     }
                     let Some(xa) = node.xa() else {
-                        // Its pages are inline: no XArray node.
-                        usage.add_inline(node.count());
+                        // Its pages are inline or in an array: no XArray
+                        // node.
+                        match node.array_bytes() {
+                            Some(bytes) => usage.add_sorted(node.count(), bytes),
+                            None => usage.add_inline(node.count()),
+                        }
                         budget -= 1;
                         at = Some((key, None));
                         continue;
@@ -1689,6 +1853,78 @@ mod tests {
         // Lowering the limit evicts down to it.
         b.set_memlimit(8192);
         assert!(b.gauges().mem_used <= 8192);
+        Ok(())
+    }
+
+    /// An inode past six pages keeps them in a sorted array up to 64 pages,
+    /// in an XArray past that, and back inline at three: every page reads
+    /// back, and invalidate_inode finds them all in each form.
+    #[test]
+    fn medium_inodes_keep_their_pages_sorted() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        let mut dst = page()?;
+        let forms = |b: &Backend| {
+            let u = b.index_usage();
+            (u.entries, u.sorted, u.spilled)
+        };
+        // 64 pages, put in a scrambled order (37 is prime to 64), at
+        // indices 3 apart: sorted, in an array grown to 64 slots.
+        let index = |n: usize| (n * 37 % 64) * 3;
+        for n in 0..64 {
+            fill_text(&mut src, index(n) as u64);
+            assert!(b.put(key(pool, 20, index(n)), &src));
+        }
+        assert_eq!(forms(&b), (64, 1, 0));
+        assert_eq!(b.index_usage().sorted_bytes, 512);
+        assert_eq!(b.index_usage().xa_nodes, 0);
+        // A new copy replaces, a missing index misses.
+        fill_text(&mut src, 1_000_000);
+        assert!(b.put(key(pool, 20, 30), &src));
+        assert_eq!(forms(&b), (64, 1, 0));
+        assert!(!b.get(key(pool, 20, 31), &mut *dst));
+        assert!(b.get(key(pool, 20, 30), &mut *dst));
+        assert!(src[..] == dst[..]);
+        fill_text(&mut src, 30);
+        assert!(b.put(key(pool, 20, 30), &src));
+        // The 65th page spills them into an XArray.
+        fill_text(&mut src, 1);
+        assert!(b.put(key(pool, 20, 1), &src));
+        assert_eq!(forms(&b), (65, 0, 1));
+        // Gets down to 60 pages: still spilled; each page reads back.
+        for i in [1usize, 0, 3, 6, 189] {
+            assert!(b.get(key(pool, 20, i), &mut *dst));
+            fill_text(&mut src, i as u64);
+            assert!(src[..] == dst[..]);
+        }
+        assert_eq!(forms(&b), (60, 0, 1));
+        // invalidate_inode drops them all.
+        let inv = b.counters.sum(Event::Invalidates);
+        let id = PoolId::new(pool).ok_or(EINVAL)?;
+        b.invalidate_inode(id, key(pool, 20, 0).inode);
+        assert_eq!(b.counters.sum(Event::Invalidates), inv + 60);
+        assert_eq!(forms(&b), (0, 0, 0));
+        // A sorted inode emptied by gets: its array halves at a quarter
+        // full, and goes at three pages.
+        for i in 0..32usize {
+            fill_text(&mut src, i as u64);
+            assert!(b.put(key(pool, 21, i), &src));
+        }
+        assert_eq!(b.index_usage().sorted_bytes, 256);
+        for i in (8..32usize).rev() {
+            assert!(b.get(key(pool, 21, i), &mut *dst));
+            fill_text(&mut src, i as u64);
+            assert!(src[..] == dst[..]);
+        }
+        assert_eq!(b.index_usage().sorted_bytes, 128);
+        for i in 0..8usize {
+            assert!(b.get(key(pool, 21, i), &mut *dst));
+            fill_text(&mut src, i as u64);
+            assert!(src[..] == dst[..]);
+            let left = 7 - i as u64;
+            assert_eq!(b.index_usage().sorted, u64::from(left > UNSPILL_PAGES));
+        }
+        assert_eq!(forms(&b), (0, 0, 0));
         Ok(())
     }
 
@@ -2010,12 +2246,13 @@ mod tests {
         fill_text(&mut src, 33);
         assert!(b.put(key(pool, 9, 3), &src));
         assert_eq!(usage(&b), (6, 1, 0));
-        // A seventh page spills them all into an XArray: indices up to 1000
-        // make a root and three leaves (0-63, 448-511, 960-1023).
+        // A seventh page moves them all into a sorted array: still no
+        // XArray node, a 64-byte array.
         fill_text(&mut src, 2);
         assert!(b.put(key(pool, 9, 2), &src));
-        assert_eq!(usage(&b), (7, 1, 4));
-        assert_eq!(b.index_usage().spilled, 1);
+        assert_eq!(usage(&b), (7, 1, 0));
+        let u = b.index_usage();
+        assert_eq!((u.sorted, u.spilled, u.sorted_bytes), (1, 0, 64));
         for (n, (i, seed)) in [
             (1usize, 1u64),
             (2, 2),
@@ -2032,11 +2269,11 @@ mod tests {
             fill_text(&mut src, seed);
             assert!(src[..] == dst[..]);
             assert!(!b.get(key(pool, 9, i), &mut *dst));
-            // Down to three pages, they go back inline and the XArray goes.
+            // Down to three pages, they go back inline and the array goes.
             let left = 6 - n as u64;
-            let spilled = u64::from(left > UNSPILL_PAGES);
-            assert_eq!(b.index_usage().spilled, spilled);
-            if left > 0 && spilled == 0 {
+            let sorted = u64::from(left > UNSPILL_PAGES);
+            assert_eq!(b.index_usage().sorted, sorted);
+            if left > 0 {
                 assert_eq!(usage(&b), (left, 1, 0));
             }
         }

@@ -4,8 +4,9 @@
 //! developers sizing its structures (not an ABI; the sysfs ABI has the
 //! total, `metadata_bytes`). One `name value` pair per line:
 //!
-//! - `entries`, `inodes`, `inodes_spilled` (inodes whose pages are in an
-//!   XArray), `xa_nodes`: counts;
+//! - `entries`, `inodes`, `inodes_sorted` (inodes whose pages are in a
+//!   sorted array), `sorted_bytes` (their bytes), `inodes_spilled` (inodes
+//!   whose pages are in an XArray), `xa_nodes`: counts;
 //! - `index_bytes`: what they take, as `metadata_bytes` counts it;
 //! - `inodes_with_<lo>_<hi>_pages`: inodes by the number of pages they hold.
 //!
@@ -55,6 +56,8 @@ fn show_index(backend: &Arc<Backend>, f: &mut fmt::Formatter<'_>) -> fmt::Result
     let u = backend.index_usage();
     writeln!(f, "entries {}", u.entries)?;
     writeln!(f, "inodes {}", u.inodes)?;
+    writeln!(f, "inodes_sorted {}", u.sorted)?;
+    writeln!(f, "sorted_bytes {}", u.sorted_bytes)?;
     writeln!(f, "inodes_spilled {}", u.spilled)?;
     writeln!(f, "xa_nodes {}", u.xa_nodes)?;
     writeln!(f, "index_bytes {}", u.bytes())?;
