@@ -86,7 +86,7 @@ END {
 		# index), read right after the WS1 random passes.
 		movh = ratio(M["mem_used"] - M["compr"], M["stored"]); mix = ratio(M["metadata_bytes"], M["stored"])
 		mtot = movh + mix
-		printf "metadata per stored page, all of it: %.1f bytes = allocator %.1f (mem_used_total - compr_data_size) + index %.1f (metadata_bytes: the %d-byte entry, %.1f of inodes and XArray nodes), %d pages\n",
+		printf "metadata per stored page, all of it: %.1f bytes = allocator %.1f (mem_used_total - compr_data_size) + index %.1f (metadata_bytes: the %d-byte entry, %.1f of inodes, their arrays and XArray nodes), %d pages\n",
 			mtot, movh, mix, ENTRY_BYTES, mix - ENTRY_BYTES, M["stored"]
 		if (IX["inodes"] > 0)
 			printf "  the index then (debugfs zcache/index): %d entries in %d inodes (%.2f pages each), %d of them in an XArray (%d nodes); inodes holding 1 / 2 / 3-6 / 7-64 / 65+ pages: %d / %d / %d / %d / %d\n",
