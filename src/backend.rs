@@ -1778,6 +1778,30 @@ mod tests {
         }
     }
 
+    /// Gets `k` into `dst` and checks that it reads back as
+    /// `fill_text(seed)` (built in `src`, a scratch page).
+    fn reads_back(
+        b: &Backend,
+        k: Key,
+        seed: u64,
+        src: &mut [u8; PAGE_SIZE],
+        dst: &mut [u8; PAGE_SIZE],
+    ) -> bool {
+        if !b.get(k, dst) {
+            return false;
+        }
+        fill_text(src, seed);
+        src[..] == dst[..]
+    }
+
+    /// Invalidates inode `ino` of `pool`; returns the pages it dropped.
+    fn invalidate_counted(b: &Backend, pool: u32, ino: u64) -> Result<u64> {
+        let before = b.counters.sum(Event::Invalidates);
+        let id = PoolId::new(pool).ok_or(EINVAL)?;
+        b.invalidate_inode(id, key(pool, ino, 0).inode);
+        Ok(b.counters.sum(Event::Invalidates) - before)
+    }
+
     fn backend(memlimit: u64) -> Result<(Arc<Backend>, u32)> {
         let b = Arc::pin_init(Backend::new(memlimit, c"zcache_entry_test")?, GFP_KERNEL)?;
         let pool = b.create_pool()?;
@@ -1847,9 +1871,7 @@ mod tests {
         }
         assert!(b.counters.sum(Event::EvictedLru) > 0);
         assert!(!b.get(key(pool, 1, 0), &mut *dst));
-        assert!(b.get(key(pool, 1, 199), &mut *dst));
-        fill_text(&mut src, 200);
-        assert!(src[..] == dst[..]);
+        assert!(reads_back(&b, key(pool, 1, 199), 200, &mut src, &mut dst));
         // Lowering the limit evicts down to it.
         b.set_memlimit(8192);
         assert!(b.gauges().mem_used <= 8192);
@@ -1893,16 +1915,17 @@ mod tests {
         assert_eq!(forms(&b), (65, 0, 1));
         // Gets down to 60 pages: still spilled; each page reads back.
         for i in [1usize, 0, 3, 6, 189] {
-            assert!(b.get(key(pool, 20, i), &mut *dst));
-            fill_text(&mut src, i as u64);
-            assert!(src[..] == dst[..]);
+            assert!(reads_back(
+                &b,
+                key(pool, 20, i),
+                i as u64,
+                &mut src,
+                &mut dst
+            ));
         }
         assert_eq!(forms(&b), (60, 0, 1));
         // invalidate_inode drops them all.
-        let inv = b.counters.sum(Event::Invalidates);
-        let id = PoolId::new(pool).ok_or(EINVAL)?;
-        b.invalidate_inode(id, key(pool, 20, 0).inode);
-        assert_eq!(b.counters.sum(Event::Invalidates), inv + 60);
+        assert_eq!(invalidate_counted(&b, pool, 20)?, 60);
         assert_eq!(forms(&b), (0, 0, 0));
         // A sorted inode emptied by gets: its array halves at a quarter
         // full, and goes at three pages.
@@ -1912,15 +1935,23 @@ mod tests {
         }
         assert_eq!(b.index_usage().sorted_bytes, 256);
         for i in (8..32usize).rev() {
-            assert!(b.get(key(pool, 21, i), &mut *dst));
-            fill_text(&mut src, i as u64);
-            assert!(src[..] == dst[..]);
+            assert!(reads_back(
+                &b,
+                key(pool, 21, i),
+                i as u64,
+                &mut src,
+                &mut dst
+            ));
         }
         assert_eq!(b.index_usage().sorted_bytes, 128);
         for i in 0..8usize {
-            assert!(b.get(key(pool, 21, i), &mut *dst));
-            fill_text(&mut src, i as u64);
-            assert!(src[..] == dst[..]);
+            assert!(reads_back(
+                &b,
+                key(pool, 21, i),
+                i as u64,
+                &mut src,
+                &mut dst
+            ));
             let left = 7 - i as u64;
             assert_eq!(b.index_usage().sorted, u64::from(left > UNSPILL_PAGES));
         }
@@ -1987,18 +2018,14 @@ mod tests {
         assert!(!b.get(key(pool, 2, 0), &mut *dst));
         // The first pages stay; the last ones were declined.
         assert!(!b.get(key(pool, 1, 199), &mut *dst));
-        assert!(b.get(key(pool, 1, 0), &mut *dst));
-        fill_text(&mut src, 1);
-        assert!(src[..] == dst[..]);
+        assert!(reads_back(&b, key(pool, 1, 0), 1, &mut src, &mut dst));
         // The shrinker gives back the newest entries first: the oldest stay.
         let stored = b.gauges().pages_stored;
         let shrinker_evicted = b.counters.sum(Event::EvictedShrinker);
         assert!(b.shrink(2) > 0);
         assert!(b.gauges().pages_stored < stored);
         assert!(b.counters.sum(Event::EvictedShrinker) > shrinker_evicted);
-        assert!(b.get(key(pool, 1, 1), &mut *dst));
-        fill_text(&mut src, 2);
-        assert!(src[..] == dst[..]);
+        assert!(reads_back(&b, key(pool, 1, 1), 2, &mut src, &mut dst));
         // Back to LRU eviction: a put evicts instead of being declined.
         b.set_when_full(WhenFull::EvictLru);
         let rejected = b.counters.sum(Event::RejectedFull);
@@ -2031,9 +2058,13 @@ mod tests {
         assert!(st.compaction_pages_freed > 0);
         assert!(st.free_bytes <= 2 * slack);
         for i in (1..1200).step_by(2) {
-            assert!(b.get(key(pool, 1, i), &mut *dst));
-            fill_text(&mut src, i as u64);
-            assert!(src[..] == dst[..]);
+            assert!(reads_back(
+                &b,
+                key(pool, 1, i),
+                i as u64,
+                &mut src,
+                &mut dst
+            ));
         }
         Ok(())
     }
@@ -2265,9 +2296,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            assert!(b.get(key(pool, 9, i), &mut *dst));
-            fill_text(&mut src, seed);
-            assert!(src[..] == dst[..]);
+            assert!(reads_back(&b, key(pool, 9, i), seed, &mut src, &mut dst));
             assert!(!b.get(key(pool, 9, i), &mut *dst));
             // Down to three pages, they go back inline and the array goes.
             let left = 6 - n as u64;
@@ -2285,14 +2314,9 @@ mod tests {
             assert!(b.put(key(pool, 10, i), &src));
         }
         assert!(!b.get(key(pool, 10, 3), &mut *dst));
-        assert!(b.get(key(pool, 10, 5), &mut *dst));
-        fill_text(&mut src, 5);
-        assert!(src[..] == dst[..]);
+        assert!(reads_back(&b, key(pool, 10, 5), 5, &mut src, &mut dst));
         assert_eq!(usage(&b), (2, 1, 0));
-        let inv = b.counters.sum(Event::Invalidates);
-        let id = PoolId::new(pool).ok_or(EINVAL)?;
-        b.invalidate_inode(id, key(pool, 10, 0).inode);
-        assert_eq!(b.counters.sum(Event::Invalidates), inv + 2);
+        assert_eq!(invalidate_counted(&b, pool, 10)?, 2);
         assert_eq!(usage(&b), (0, 0, 0));
         // A page index beyond 32 bits is inline too (an inline slot holds
         // only the entry, which records its index).
@@ -2304,9 +2328,13 @@ mod tests {
             assert_eq!(usage(&b), (2, 1, 0));
             assert!(!b.get(key(pool, 11, far + 1), &mut *dst));
             for i in [far, 1usize] {
-                assert!(b.get(key(pool, 11, i), &mut *dst));
-                fill_text(&mut src, i as u64);
-                assert!(src[..] == dst[..]);
+                assert!(reads_back(
+                    &b,
+                    key(pool, 11, i),
+                    i as u64,
+                    &mut src,
+                    &mut dst
+                ));
             }
             assert_eq!(usage(&b), (0, 0, 0));
         }
