@@ -1794,6 +1794,17 @@ mod tests {
         src[..] == dst[..]
     }
 
+    /// [`reads_back`] for page `index` of inode `ino` of `pool`, filled
+    /// with `fill_text(index)`.
+    fn page_reads_back(
+        b: &Backend,
+        (pool, ino, index): (u32, u64, usize),
+        src: &mut [u8; PAGE_SIZE],
+        dst: &mut [u8; PAGE_SIZE],
+    ) -> bool {
+        reads_back(b, key(pool, ino, index), index as u64, src, dst)
+    }
+
     /// Invalidates inode `ino` of `pool`; returns the pages it dropped.
     fn invalidate_counted(b: &Backend, pool: u32, ino: u64) -> Result<u64> {
         let before = b.counters.sum(Event::Invalidates);
@@ -1915,13 +1926,7 @@ mod tests {
         assert_eq!(forms(&b), (65, 0, 1));
         // Gets down to 60 pages: still spilled; each page reads back.
         for i in [1usize, 0, 3, 6, 189] {
-            assert!(reads_back(
-                &b,
-                key(pool, 20, i),
-                i as u64,
-                &mut src,
-                &mut dst
-            ));
+            assert!(page_reads_back(&b, (pool, 20, i), &mut src, &mut dst));
         }
         assert_eq!(forms(&b), (60, 0, 1));
         // invalidate_inode drops them all.
@@ -1935,23 +1940,11 @@ mod tests {
         }
         assert_eq!(b.index_usage().sorted_bytes, 256);
         for i in (8..32usize).rev() {
-            assert!(reads_back(
-                &b,
-                key(pool, 21, i),
-                i as u64,
-                &mut src,
-                &mut dst
-            ));
+            assert!(page_reads_back(&b, (pool, 21, i), &mut src, &mut dst));
         }
         assert_eq!(b.index_usage().sorted_bytes, 128);
         for i in 0..8usize {
-            assert!(reads_back(
-                &b,
-                key(pool, 21, i),
-                i as u64,
-                &mut src,
-                &mut dst
-            ));
+            assert!(page_reads_back(&b, (pool, 21, i), &mut src, &mut dst));
             let left = 7 - i as u64;
             assert_eq!(b.index_usage().sorted, u64::from(left > UNSPILL_PAGES));
         }
@@ -2058,13 +2051,7 @@ mod tests {
         assert!(st.compaction_pages_freed > 0);
         assert!(st.free_bytes <= 2 * slack);
         for i in (1..1200).step_by(2) {
-            assert!(reads_back(
-                &b,
-                key(pool, 1, i),
-                i as u64,
-                &mut src,
-                &mut dst
-            ));
+            assert!(page_reads_back(&b, (pool, 1, i), &mut src, &mut dst));
         }
         Ok(())
     }
@@ -2328,13 +2315,7 @@ mod tests {
             assert_eq!(usage(&b), (2, 1, 0));
             assert!(!b.get(key(pool, 11, far + 1), &mut *dst));
             for i in [far, 1usize] {
-                assert!(reads_back(
-                    &b,
-                    key(pool, 11, i),
-                    i as u64,
-                    &mut src,
-                    &mut dst
-                ));
+                assert!(page_reads_back(&b, (pool, 11, i), &mut src, &mut dst));
             }
             assert_eq!(usage(&b), (0, 0, 0));
         }

@@ -46,31 +46,44 @@ unsafe impl HasLruLink<GLOBAL_LRU> for Entry {
     const OFFSET: usize = core::mem::offset_of!(Entry, lru);
 }
 
-/// Dense array index over keys `0..len`.
-struct ArrayIndex {
-    slots: Vec<Option<NonNull<Entry>>>,
+/// An entry that records its key.
+trait Keyed {
+    fn key(&self) -> u64;
+}
+
+impl Keyed for Entry {
+    fn key(&self) -> u64 {
+        self.key
+    }
+}
+
+/// Dense array index over keys `0..len`, plus `pools` for the pooled
+/// benchmark (its pool `Lru`s, as zcache's pool table; `()` otherwise).
+struct ArrayIndex<E, P = ()> {
+    slots: Vec<Option<NonNull<E>>>,
+    pools: P,
 }
 
 // SAFETY: A plain array map; `key_of` is the key the benchmark inserts under.
-unsafe impl Index for ArrayIndex {
+unsafe impl<E: Keyed, P> Index for ArrayIndex<E, P> {
     type Key = u64;
-    type Entry = Entry;
+    type Entry = E;
     type Error = ();
 
-    fn key_of(&self, entry: &Entry) -> u64 {
-        entry.key
+    fn key_of(&self, entry: &E) -> u64 {
+        entry.key()
     }
 
-    fn get(&self, key: &u64) -> Option<NonNull<Entry>> {
+    fn get(&self, key: &u64) -> Option<NonNull<E>> {
         *self.slots.get(*key as usize)?
     }
 
-    fn insert(&mut self, key: &u64, entry: NonNull<Entry>) -> Result<Option<NonNull<Entry>>, ()> {
+    fn insert(&mut self, key: &u64, entry: NonNull<E>) -> Result<Option<NonNull<E>>, ()> {
         let slot = self.slots.get_mut(*key as usize).ok_or(())?;
         Ok(slot.replace(entry))
     }
 
-    fn remove(&mut self, key: &u64) -> Option<NonNull<Entry>> {
+    fn remove(&mut self, key: &u64) -> Option<NonNull<E>> {
         self.slots.get_mut(*key as usize)?.take()
     }
 }
@@ -114,21 +127,23 @@ fn bench(watermark: Watermark, label: &str) {
     let mut free: Vec<NonNull<Entry>> = storage.iter_mut().map(NonNull::from).collect();
     let index = ArrayIndex {
         slots: vec![None; 2 * N],
+        pools: (),
     };
     let mut cache = Cache::new(index, N as u64, watermark);
 
-    let insert = |cache: &mut Cache<ArrayIndex>, free: &mut Vec<NonNull<Entry>>, key: u64| {
-        let Some(mut e) = free.pop() else {
-            panic!("free list empty");
+    let insert =
+        |cache: &mut Cache<ArrayIndex<Entry>>, free: &mut Vec<NonNull<Entry>>, key: u64| {
+            let Some(mut e) = free.pop() else {
+                panic!("free list empty");
+            };
+            // SAFETY: `e` is a free entry of `storage`, which outlives the cache.
+            unsafe { e.as_mut() }.key = key;
+            // SAFETY: As above; victims go back to the free list.
+            let old = unsafe { cache.insert(&key, e, 1, |v| free.push(v)) };
+            if let Ok(Some(old)) = old {
+                free.push(old);
+            }
         };
-        // SAFETY: `e` is a free entry of `storage`, which outlives the cache.
-        unsafe { e.as_mut() }.key = key;
-        // SAFETY: As above; victims go back to the free list.
-        let old = unsafe { cache.insert(&key, e, 1, |v| free.push(v)) };
-        if let Ok(Some(old)) = old {
-            free.push(old);
-        }
-    };
 
     let fill = shuffled(N, 0, &mut rng);
     let start = Instant::now();
@@ -234,35 +249,14 @@ unsafe impl HasLruLink<POOL_LRU> for PEntry {
     const OFFSET: usize = core::mem::offset_of!(PEntry, lru);
 }
 
-/// Dense array index plus one pool `Lru` per pool, as zcache's pool table.
-struct PoolArrayIndex {
-    slots: Vec<Option<NonNull<PEntry>>>,
-    pools: Vec<Lru<PEntry, POOL_LRU>>,
-}
-
-// SAFETY: A plain array map; `key_of` is the key the benchmark inserts under.
-unsafe impl Index for PoolArrayIndex {
-    type Key = u64;
-    type Entry = PEntry;
-    type Error = ();
-
-    fn key_of(&self, entry: &PEntry) -> u64 {
-        entry.key
-    }
-
-    fn get(&self, key: &u64) -> Option<NonNull<PEntry>> {
-        *self.slots.get(*key as usize)?
-    }
-
-    fn insert(&mut self, key: &u64, entry: NonNull<PEntry>) -> Result<Option<NonNull<PEntry>>, ()> {
-        let slot = self.slots.get_mut(*key as usize).ok_or(())?;
-        Ok(slot.replace(entry))
-    }
-
-    fn remove(&mut self, key: &u64) -> Option<NonNull<PEntry>> {
-        self.slots.get_mut(*key as usize)?.take()
+impl Keyed for PEntry {
+    fn key(&self) -> u64 {
+        self.key
     }
 }
+
+/// The pooled benchmark's index: one pool `Lru` per pool.
+type PoolArrayIndex = ArrayIndex<PEntry, Vec<Lru<PEntry, POOL_LRU>>>;
 
 // SAFETY: `pool_of` is the pool the benchmark set before inserting; the
 // pool `Lru`s live in a `Vec` that is never resized.

@@ -555,7 +555,8 @@ impl<I: PooledIndex> PooledCache<I> {
 
     /// Stamps `entry` as the newest, links it at the hot end of the LRU of
     /// `pool` and charges `cost` there and to the global budget; on failure
-    /// leaves it unlinked and nothing charged.
+    /// leaves it unlinked and nothing charged. Called by `insert` only,
+    /// after its checks.
     ///
     /// # Safety
     ///
@@ -569,9 +570,8 @@ impl<I: PooledIndex> PooledCache<I> {
         if self.index.pool_lru(pool).is_none() {
             return Err(InsertError::NoPool);
         }
-        if self.global.checked_charge(cost).is_none() {
-            return Err(InsertError::TooLarge);
-        }
+        // `insert` checked that `cost` can be charged globally, and the
+        // global total has only gone down since.
         let stamp = self.tick();
         // SAFETY: The caller guarantees that `entry` is valid.
         unsafe { entry.as_ref() }.set_stamp(stamp);
