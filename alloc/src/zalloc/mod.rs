@@ -222,18 +222,33 @@ unsafe impl<T: PageProvider + ?Sized> PageProvider for &T {
         (**self).alloc_page()
     }
 
+    /// Forwards to `T`'s `free_page`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`PageProvider::free_page`].
     #[inline]
     unsafe fn free_page(&self, nr: PageNr) {
         // SAFETY: the caller upholds `free_page`'s contract.
         unsafe { (**self).free_page(nr) }
     }
 
+    /// Forwards to `T`'s `map_page`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`PageProvider::map_page`].
     #[inline]
     unsafe fn map_page(&self, nr: PageNr) -> NonNull<u8> {
         // SAFETY: the caller upholds `map_page`'s contract.
         unsafe { (**self).map_page(nr) }
     }
 
+    /// Forwards to `T`'s `unmap_page`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`PageProvider::unmap_page`].
     #[inline]
     unsafe fn unmap_page(&self, nr: PageNr, addr: NonNull<u8>) {
         // SAFETY: the caller upholds `unmap_page`'s contract.
