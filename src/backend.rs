@@ -278,34 +278,197 @@ pub(crate) const fn entry_cost(compressed_len: usize) -> u64 {
     (chunk + core::mem::size_of::<Entry>()) as u64
 }
 
-/// Stored pages an inode keeps in its own node, before it needs an XArray.
-const INLINE_PAGES: usize = 6;
+/// Stored pages an inode keeps in its own node, before it needs an array.
+/// Two keep the node a 64-byte object: most inodes hold one or two pages
+/// (the demo's histogram: two thirds of them).
+const INLINE_PAGES: usize = 2;
 
 /// Stored pages an inode keeps in a sorted array of its own
 /// ([`InodeNode::Sorted`]) when they do not fit inline, before it needs an
-/// XArray: the array costs 8 bytes per page (one `kmalloc` object of 64 to
+/// XArray: the array costs 8 bytes per page (one `kmalloc` object of 32 to
 /// 512 bytes), an XArray 16 bytes and at least one 576-byte node. Up to 64,
 /// a lookup reads at most seven entries (a binary search on their page
 /// indices), an insert moves at most 504 bytes.
 const SORTED_PAGES: usize = 64;
 
-/// Capacity of a new sorted array, in pages: a 64-byte `kmalloc` object.
-const SORTED_FIRST_CAPACITY: usize = 8;
+/// Capacity of a new sorted array, in pages: a 32-byte `kmalloc` object.
+const SORTED_FIRST_CAPACITY: usize = 4;
+
+/// The most a sorted array's capacity can reach: it doubles only when full
+/// and below [`SORTED_PAGES`] (see [`SortedArray::insert`]).
+const SORTED_MAX_CAPACITY: usize = 2 * SORTED_PAGES;
+const _: () = assert!(SORTED_MAX_CAPACITY <= u32::MAX as usize);
 
 /// An inode left with this many stored pages moves them back inline and
 /// frees its array or XArray. Half of [`INLINE_PAGES`], so that an inode
 /// whose page count hovers around the limit does not move on every put.
 const UNSPILL_PAGES: u64 = INLINE_PAGES as u64 / 2;
 
+/// The sorted array of an [`InodeNode::Sorted`] inode: a
+/// `KVec<NonNull<Entry>>` kept as its raw parts with 32-bit length and
+/// capacity, 16 bytes where a `KVec` takes 24, which keeps an inode's
+/// rbtree node a 64-byte object. Its methods run under the cache lock, as
+/// [`InodeNode`]'s; they never sleep (allocations use the put path's
+/// non-blocking flags).
+///
+/// # Invariants
+///
+/// `ptr`, `len` and `cap` are the pointer, length and capacity of a
+/// `KVec<NonNull<Entry>>` (as `KVec::into_raw_parts` gives them) that this
+/// value owns, with `cap <= SORTED_MAX_CAPACITY`.
+struct SortedArray {
+    ptr: NonNull<NonNull<Entry>>,
+    len: u32,
+    cap: u32,
+}
+
+impl SortedArray {
+    /// Takes `vec` over; gives it back if its capacity exceeds
+    /// [`SORTED_MAX_CAPACITY`].
+    fn from_vec(mut vec: KVec<NonNull<Entry>>) -> Result<Self, KVec<NonNull<Entry>>> {
+        if vec.capacity() > SORTED_MAX_CAPACITY {
+            return Err(vec);
+        }
+        // The pointer `into_raw_parts` gives; never null.
+        let Some(ptr) = NonNull::new(vec.as_mut_ptr()) else {
+            return Err(vec);
+        };
+        let (_, len, cap) = vec.into_raw_parts();
+        // INVARIANT: The raw parts of a `KVec`, now owned by `Self`; `len <=
+        // cap <= SORTED_MAX_CAPACITY`, which fits in `u32` (checked at build
+        // time).
+        Ok(Self {
+            ptr,
+            len: len as u32,
+            cap: cap as u32,
+        })
+    }
+
+    /// A new, empty array with room for `capacity` pages.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if it could not be allocated, `EINVAL` if `capacity`
+    /// exceeds [`SORTED_MAX_CAPACITY`].
+    fn with_capacity(capacity: usize) -> Result<Self> {
+        let vec = KVec::with_capacity(capacity, put_flags())?;
+        Self::from_vec(vec).map_err(|_| EINVAL)
+    }
+
+    /// Runs `f` on the array as the `KVec` it is, then keeps the `KVec` `f`
+    /// leaves. The callers never take its capacity past
+    /// [`SORTED_MAX_CAPACITY`]; if one did, the array would be left empty
+    /// and the `KVec` leaked, so that memory is never used after being
+    /// freed.
+    fn with_vec<R>(&mut self, f: impl FnOnce(&mut KVec<NonNull<Entry>>) -> R) -> R {
+        // SAFETY: By the type invariant, these are the raw parts of a `KVec`
+        // owned by `self`; `ManuallyDrop` keeps it from being freed here, as
+        // `self` still owns it: the parts are written back below.
+        let mut vec = core::mem::ManuallyDrop::new(unsafe {
+            KVec::from_raw_parts(self.ptr.as_ptr(), self.len as usize, self.cap as usize)
+        });
+        let r = f(&mut vec);
+        let vec = core::mem::ManuallyDrop::into_inner(vec);
+        let new = Self::from_vec(vec).unwrap_or_else(|big| {
+            let _ = big.into_raw_parts();
+            Self::empty()
+        });
+        // The old parts are stale (the `KVec` took them over, and `new` owns
+        // it now): not dropped.
+        core::mem::forget(core::mem::replace(self, new));
+        r
+    }
+
+    /// An array with no allocation.
+    fn empty() -> Self {
+        // INVARIANT: The raw parts of an empty `KVec`: a dangling, aligned
+        // pointer, no element and no capacity (see `KVec::from_raw_parts`).
+        Self {
+            ptr: NonNull::dangling(),
+            len: 0,
+            cap: 0,
+        }
+    }
+
+    /// The entries, in increasing page index order.
+    fn as_slice(&self) -> &[NonNull<Entry>] {
+        // SAFETY: By the type invariant, `ptr` points to `len` initialised
+        // elements of the `KVec` that `self` owns, which live as long as
+        // `self` and change only through `&mut self`.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len as usize) }
+    }
+
+    /// The number of entries.
+    fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Bytes of the array: its `kmalloc` object.
+    fn bytes(&self) -> u64 {
+        slab_bytes(self.cap as usize * core::mem::size_of::<NonNull<Entry>>())
+    }
+
+    /// Inserts `entry` at `position`, doubling the array if it is full.
+    ///
+    /// # Errors
+    ///
+    /// `ENOMEM` if the array is full and could not grow (nothing changed),
+    /// `EINVAL` if it already holds [`SORTED_PAGES`] entries or `position`
+    /// is past its end.
+    fn insert(&mut self, position: usize, entry: NonNull<Entry>) -> Result {
+        if self.len() >= SORTED_PAGES || position > self.len() {
+            return Err(EINVAL);
+        }
+        // `reserve(1)` on a full array of `len < SORTED_PAGES` doubles it,
+        // to at most `SORTED_MAX_CAPACITY`.
+        self.with_vec(|v| {
+            v.reserve(1, put_flags())?;
+            v.insert_within_capacity(position, entry)
+                .map_err(|_| EINVAL)
+        })
+    }
+
+    /// Removes and returns the entry at `position`. When the array is left
+    /// three quarters empty (and larger than a new one), it is halved with
+    /// non-blocking flags, and kept as it is if that fails.
+    fn remove(&mut self, position: usize) -> Option<NonNull<Entry>> {
+        self.with_vec(|v| {
+            let entry = v.remove(position).ok()?;
+            if v.len() * 4 <= v.capacity() && v.capacity() > SORTED_FIRST_CAPACITY {
+                // A new array of half the capacity; the old one stays if
+                // that fails.
+                let mut smaller = KVec::new();
+                let moved = smaller.reserve(v.capacity() / 2, put_flags()).is_ok()
+                    && smaller.extend_from_slice(v, put_flags()).is_ok();
+                if moved {
+                    *v = smaller;
+                }
+            }
+            Some(entry)
+        })
+    }
+}
+
+impl Drop for SortedArray {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, the raw parts of a `KVec` owned by
+        // `self`, which is going away: rebuilt once, and freed with it (its
+        // elements are plain pointers: the entries stay).
+        drop(unsafe {
+            KVec::from_raw_parts(self.ptr.as_ptr(), self.len as usize, self.cap as usize)
+        });
+    }
+}
+
 /// An inode of a pool: its page index, the value of its node in the pool's
 /// rbtree. The node (`kernel::rbtree`: the `rb_node` links, the
-/// [`InodeKey`] and this value) is 96 bytes, one `kmalloc-96` object
-/// (checked at build time).
+/// [`InodeKey`] and this value) is 64 bytes, one `kmalloc-64` object
+/// (checked at build time): this value takes 24 of them.
 ///
 /// An inode with at most [`INLINE_PAGES`] stored pages keeps them in the
 /// node itself ([`InodeNode::Inline`]): an XArray with entries costs at
 /// least one 576-byte node (unless its only entry is at index 0), and most
-/// inodes have only a few pages in zcache at a time. An inline slot holds
+/// inodes have only one or two pages in zcache at a time. An inline slot holds
 /// the entry pointer and the low 8 bits of its page index (the index itself
 /// is the entry's own): a lookup reads only the entries whose low bits
 /// match, usually one on a hit and none on a miss, and the bytes fit in the
@@ -345,7 +508,7 @@ enum InodeNode {
     /// Up to [`SORTED_PAGES`] entries in an array, by page index.
     Sorted {
         /// The entries, in increasing page index order.
-        entries: KVec<NonNull<Entry>>,
+        entries: SortedArray,
     },
     /// Every entry in an XArray, by page index.
     Spilled {
@@ -360,7 +523,7 @@ enum InodeNode {
 /// out: for the size check below and for [`IndexUsage::inode_bytes`].
 type InodeRbNode = (bindings::rb_node, InodeKey, InodeNode);
 
-const _: () = assert!(core::mem::size_of::<InodeRbNode>() <= 96);
+const _: () = assert!(core::mem::size_of::<InodeRbNode>() <= 64);
 
 /// The page index of a stored entry.
 ///
@@ -424,9 +587,7 @@ impl InodeNode {
     /// object.
     fn array_bytes(&self) -> Option<u64> {
         match self {
-            Self::Sorted { entries } => Some(slab_bytes(
-                entries.capacity() * core::mem::size_of::<NonNull<Entry>>(),
-            )),
+            Self::Sorted { entries } => Some(entries.bytes()),
             _ => None,
         }
     }
@@ -450,6 +611,7 @@ impl InodeNode {
         match self {
             Self::Inline { low, slots } => *slots.get(Self::inline_slot(low, slots, index)?)?,
             Self::Sorted { entries } => {
+                let entries = entries.as_slice();
                 let i = Self::sorted_position(entries, index).ok()?;
                 entries.get(i).copied()
             }
@@ -483,18 +645,15 @@ impl InodeNode {
             self.make_sorted()?;
         }
         if let Self::Sorted { entries } = self {
-            match Self::sorted_position(entries, index) {
+            match Self::sorted_position(entries.as_slice(), index) {
                 Ok(i) => {
-                    if let Some(slot) = entries.get_mut(i) {
-                        return Ok(Some(core::mem::replace(slot, entry)));
+                    let old = entries.with_vec(|v| Some(core::mem::replace(v.get_mut(i)?, entry)));
+                    if old.is_some() {
+                        return Ok(old);
                     }
                 }
                 Err(i) if entries.len() < SORTED_PAGES => {
-                    entries.reserve(1, put_flags())?;
-                    // Cannot fail: `i <= len` and there is room for one.
-                    entries
-                        .insert_within_capacity(i, entry)
-                        .map_err(|_| ENOMEM)?;
+                    entries.insert(i, entry)?;
                     return Ok(None);
                 }
                 Err(_) => {}
@@ -517,14 +676,17 @@ impl InodeNode {
         let Self::Inline { slots, .. } = self else {
             return Ok(());
         };
-        let mut entries = KVec::with_capacity(SORTED_FIRST_CAPACITY, put_flags())?;
-        for &entry in slots.iter().flatten() {
-            // Cannot fail: at most `INLINE_PAGES` entries, fewer than the
-            // capacity.
-            entries.push_within_capacity(entry).map_err(|_| ENOMEM)?;
-        }
-        // SAFETY: Inline slots point to stored entries (type invariant).
-        entries.sort_unstable_by_key(|&e| unsafe { index_of(e) });
+        let mut entries = SortedArray::with_capacity(SORTED_FIRST_CAPACITY)?;
+        entries.with_vec(|v| -> Result {
+            for &entry in slots.iter().flatten() {
+                // Cannot fail: at most `INLINE_PAGES` entries, fewer than
+                // the capacity.
+                v.push_within_capacity(entry).map_err(|_| ENOMEM)?;
+            }
+            // SAFETY: Inline slots point to stored entries (type invariant).
+            v.sort_unstable_by_key(|&e| unsafe { index_of(e) });
+            Ok(())
+        })?;
         *self = Self::Sorted { entries };
         Ok(())
     }
@@ -540,7 +702,7 @@ impl InodeNode {
         let xa = match self {
             Self::Spilled { .. } => None,
             Self::Inline { slots, .. } => Some(Self::new_xa(slots.iter().flatten())?),
-            Self::Sorted { entries } => Some(Self::new_xa(entries.iter())?),
+            Self::Sorted { entries } => Some(Self::new_xa(entries.as_slice().iter())?),
         };
         if let Some((xa, count)) = xa {
             *self = Self::Spilled { xa, count };
@@ -583,21 +745,10 @@ impl InodeNode {
                 slots.get_mut(i)?.take()
             }
             Self::Sorted { entries } => {
-                let i = Self::sorted_position(entries, index).ok()?;
-                let entry = entries.remove(i).ok()?;
+                let i = Self::sorted_position(entries.as_slice(), index).ok()?;
+                let entry = entries.remove(i)?;
                 if entries.len() as u64 <= UNSPILL_PAGES {
                     self.unspill();
-                } else if entries.len() * 4 <= entries.capacity()
-                    && entries.capacity() > SORTED_FIRST_CAPACITY
-                {
-                    // A new array of half the capacity; the old one stays
-                    // if that fails.
-                    let mut smaller = KVec::new();
-                    let moved = smaller.reserve(entries.capacity() / 2, put_flags()).is_ok()
-                        && smaller.extend_from_slice(entries, put_flags()).is_ok();
-                    if moved {
-                        *entries = smaller;
-                    }
                 }
                 Some(entry)
             }
@@ -622,7 +773,8 @@ impl InodeNode {
             }
             let mut low = [0; INLINE_PAGES];
             let mut slots = [None; INLINE_PAGES];
-            for ((l, slot), &entry) in low.iter_mut().zip(slots.iter_mut()).zip(entries.iter()) {
+            let entries = entries.as_slice();
+            for ((l, slot), &entry) in low.iter_mut().zip(slots.iter_mut()).zip(entries) {
                 // SAFETY: The array points to stored entries (type
                 // invariant).
                 *l = Self::low_byte(unsafe { index_of(entry) });
@@ -668,6 +820,7 @@ impl InodeNode {
                 .filter(|&i| i >= start)
                 .min(),
             Self::Sorted { entries } => {
+                let entries = entries.as_slice();
                 // SAFETY: The array points to stored entries (type
                 // invariant).
                 let i = entries.partition_point(|&e| unsafe { index_of(e) } < start);
@@ -1022,9 +1175,10 @@ pub(crate) struct IndexUsage {
     pub(crate) sorted_bytes: u64,
     /// Nodes of the inodes' XArrays (`struct xa_node`).
     pub(crate) xa_nodes: u64,
-    /// Inodes by the number of pages they hold: 1, 2, 3 to 6 (the most an
-    /// inode keeps inline, [`INLINE_PAGES`]), 7 to 64 (one XArray node) and
-    /// more; see [`IndexUsage::PAGES_BUCKETS`].
+    /// Inodes by the number of pages they hold: 1, 2 (the most an inode
+    /// keeps inline, [`INLINE_PAGES`]), 3 to 6, 7 to 64 (the most in a
+    /// sorted array, [`SORTED_PAGES`]) and more; see
+    /// [`IndexUsage::PAGES_BUCKETS`].
     pub(crate) inodes_by_pages: [u64; 5],
 }
 
@@ -1076,9 +1230,9 @@ impl IndexUsage {
     pub(crate) const PAGES_BUCKETS: [(u64, u64); 5] = [
         (1, 1),
         (2, 2),
-        (3, INLINE_PAGES as u64),
-        (INLINE_PAGES as u64 + 1, 64),
-        (65, u64::MAX),
+        (3, 6),
+        (7, SORTED_PAGES as u64),
+        (SORTED_PAGES as u64 + 1, u64::MAX),
     ];
 
     /// Counts an inode of `pages` pages in [`IndexUsage::inodes_by_pages`].
@@ -1889,8 +2043,8 @@ mod tests {
         Ok(())
     }
 
-    /// An inode past six pages keeps them in a sorted array up to 64 pages,
-    /// in an XArray past that, and back inline at three: every page reads
+    /// An inode past two pages keeps them in a sorted array up to 64 pages,
+    /// in an XArray past that, and back inline at one: every page reads
     /// back, and invalidate_inode finds them all in each form.
     #[test]
     fn medium_inodes_keep_their_pages_sorted() -> Result {
@@ -1933,7 +2087,7 @@ mod tests {
         assert_eq!(invalidate_counted(&b, pool, 20)?, 60);
         assert_eq!(forms(&b), (0, 0, 0));
         // A sorted inode emptied by gets: its array halves at a quarter
-        // full, and goes at three pages.
+        // full (down to the 32-byte first array), and goes at one page.
         for i in 0..32usize {
             fill_text(&mut src, i as u64);
             assert!(b.put(key(pool, 21, i), &src));
@@ -1943,9 +2097,13 @@ mod tests {
             assert!(page_reads_back(&b, (pool, 21, i), &mut src, &mut dst));
         }
         assert_eq!(b.index_usage().sorted_bytes, 128);
-        for i in 0..8usize {
+        for i in (2..8usize).rev() {
             assert!(page_reads_back(&b, (pool, 21, i), &mut src, &mut dst));
-            let left = 7 - i as u64;
+        }
+        assert_eq!(b.index_usage().sorted_bytes, 32);
+        for i in 0..2usize {
+            assert!(page_reads_back(&b, (pool, 21, i), &mut src, &mut dst));
+            let left = 1 - i as u64;
             assert_eq!(b.index_usage().sorted, u64::from(left > UNSPILL_PAGES));
         }
         assert_eq!(forms(&b), (0, 0, 0));
@@ -2254,39 +2412,37 @@ mod tests {
             let u = b.index_usage();
             (u.entries, u.inodes, u.xa_nodes)
         };
-        // Six pages, in no order and far apart: inline, no XArray node.
-        for i in [7usize, 1, 1000, 3, 500, 8] {
+        // An inode's rbtree node is a 64-byte object.
+        assert_eq!(IndexUsage::inode_bytes(), 64);
+        // Two pages, far apart: inline, no array, no XArray node.
+        for i in [1000usize, 7] {
             fill_text(&mut src, i as u64);
             assert!(b.put(key(pool, 9, i), &src));
         }
-        assert_eq!(usage(&b), (6, 1, 0));
+        assert_eq!(usage(&b), (2, 1, 0));
+        assert_eq!(b.index_usage().sorted, 0);
         // A new copy of an inline page replaces it.
         fill_text(&mut src, 33);
-        assert!(b.put(key(pool, 9, 3), &src));
-        assert_eq!(usage(&b), (6, 1, 0));
-        // A seventh page moves them all into a sorted array: still no
-        // XArray node, a 64-byte array.
-        fill_text(&mut src, 2);
-        assert!(b.put(key(pool, 9, 2), &src));
-        assert_eq!(usage(&b), (7, 1, 0));
-        let u = b.index_usage();
-        assert_eq!((u.sorted, u.spilled, u.sorted_bytes), (1, 0, 64));
-        for (n, (i, seed)) in [
-            (1usize, 1u64),
-            (2, 2),
-            (3, 33),
-            (7, 7),
-            (8, 8),
-            (500, 500),
-            (1000, 1000),
-        ]
-        .into_iter()
-        .enumerate()
+        assert!(b.put(key(pool, 9, 7), &src));
+        assert_eq!(usage(&b), (2, 1, 0));
+        // A third page moves them into a sorted array of four slots (a
+        // 32-byte object), a fifth doubles it; still no XArray node.
+        for i in [3usize, 500, 1] {
+            fill_text(&mut src, i as u64);
+            assert!(b.put(key(pool, 9, i), &src));
+            let u = b.index_usage();
+            let bytes = if u.entries <= 4 { 32 } else { 64 };
+            assert_eq!((u.sorted, u.spilled, u.sorted_bytes), (1, 0, bytes));
+        }
+        assert_eq!(usage(&b), (5, 1, 0));
+        for (n, (i, seed)) in [(1usize, 1u64), (3, 3), (7, 33), (500, 500), (1000, 1000)]
+            .into_iter()
+            .enumerate()
         {
             assert!(reads_back(&b, key(pool, 9, i), seed, &mut src, &mut dst));
             assert!(!b.get(key(pool, 9, i), &mut *dst));
-            // Down to three pages, they go back inline and the array goes.
-            let left = 6 - n as u64;
+            // Down to one page, it goes back inline and the array goes.
+            let left = 4 - n as u64;
             let sorted = u64::from(left > UNSPILL_PAGES);
             assert_eq!(b.index_usage().sorted, sorted);
             if left > 0 {
@@ -2295,14 +2451,16 @@ mod tests {
         }
         assert_eq!(usage(&b), (0, 0, 0));
         // Inline pages: a get of a missing index misses, one inline page
-        // leaves alone, and invalidate_inode finds the rest in index order.
-        for i in [5usize, 4, 6] {
+        // leaves alone, and invalidate_inode finds the rest.
+        for i in [5usize, 4] {
             fill_text(&mut src, i as u64);
             assert!(b.put(key(pool, 10, i), &src));
         }
         assert!(!b.get(key(pool, 10, 3), &mut *dst));
         assert!(reads_back(&b, key(pool, 10, 5), 5, &mut src, &mut dst));
-        assert_eq!(usage(&b), (2, 1, 0));
+        assert_eq!(usage(&b), (1, 1, 0));
+        fill_text(&mut src, 6);
+        assert!(b.put(key(pool, 10, 6), &src));
         assert_eq!(invalidate_counted(&b, pool, 10)?, 2);
         assert_eq!(usage(&b), (0, 0, 0));
         // A page index beyond 32 bits is inline too (an inline slot holds
