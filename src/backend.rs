@@ -678,13 +678,17 @@ impl InodeNode {
         };
         let mut entries = SortedArray::with_capacity(SORTED_FIRST_CAPACITY)?;
         entries.with_vec(|v| -> Result {
+            // An insertion sort of at most `INLINE_PAGES` entries (no call
+            // into `core`'s sort, whose panic paths objtool does not know).
             for &entry in slots.iter().flatten() {
+                // SAFETY: Inline slots point to stored entries (type
+                // invariant).
+                let index = unsafe { index_of(entry) };
+                let i = Self::sorted_position(v, index).unwrap_or_else(|i| i);
                 // Cannot fail: at most `INLINE_PAGES` entries, fewer than
-                // the capacity.
-                v.push_within_capacity(entry).map_err(|_| ENOMEM)?;
+                // the capacity, and `i <= len`.
+                v.insert_within_capacity(i, entry).map_err(|_| ENOMEM)?;
             }
-            // SAFETY: Inline slots point to stored entries (type invariant).
-            v.sort_unstable_by_key(|&e| unsafe { index_of(e) });
             Ok(())
         })?;
         *self = Self::Sorted { entries };
