@@ -7,9 +7,13 @@
 //! `zalloc` runs under the cache lock with interrupts disabled (see
 //! `backend.rs`), so pages are allocated with `GFP_NOWAIT | __GFP_NOWARN`:
 //! no direct reclaim, no warning on failure (a failed put is counted in
-//! `alloc_failures` and is not an error). Mappings use `kmap_local_page()`.
+//! `alloc_failures` and is not an error). Mappings use `kmap_local_page()`,
+//! or, without highmem, the direct map's address of the page (see
+//! [`DirectMap`]).
 
 use core::ptr::NonNull;
+#[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use kernel::bindings;
 
@@ -34,6 +38,88 @@ fn pfn_to_page(pfn: usize) -> *mut bindings::page {
 }
 
 /// Order-0 pages from the page allocator, named by page frame number.
+/// The offset of the kernel's direct map, learnt from the pages zcache
+/// allocates, so that mapping a page needs no call into C.
+///
+/// Without highmem (every 64-bit kernel), every page is in the direct map
+/// at one offset from its physical address: `kmap_local_page()` is
+/// `page_address()`, that is `__va(PFN_PHYS(pfn))`, and `kunmap_local()`
+/// does nothing but a cache flush on architectures that define
+/// `ARCH_HAS_FLUSH_ON_KUNMAP` (parisc, which Rust does not support; see
+/// `include/linux/highmem-internal.h`). From Rust, though, each is an
+/// out-of-line call into `rust/helpers/`, and so is `pfn_to_page()`;
+/// `zalloc` maps pages about 27 times per put or get (its page headers,
+/// free lists and handle table), so a put or a get made some 80 such
+/// calls. With the offset, a mapping is an addition.
+///
+/// The offset is taken from the first page allocated, and checked against
+/// `kmap_local_page()` on every page allocated after it (one call per new
+/// allocator page); if a page ever disagreed, zcache would warn once and
+/// map with `kmap_local_page()` from then on. Zcache never relies on it
+/// with highmem, or with `DEBUG_KMAP_LOCAL_FORCE_MAP` (which makes every
+/// mapping a real one): there the type does not exist.
+///
+/// # Invariants
+///
+/// `OFFSET` holds [`DirectMap::UNKNOWN`], [`DirectMap::DISABLED`] or the
+/// offset (a multiple of `PAGE_SIZE`, hence neither sentinel), and once an
+/// offset, the address of every page allocated so far is its physical
+/// address plus the offset.
+#[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
+struct DirectMap;
+
+#[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
+impl DirectMap {
+    /// No page seen yet.
+    const UNKNOWN: usize = usize::MAX;
+    /// A page disagreed: use `kmap_local_page()`.
+    const DISABLED: usize = usize::MAX - 1;
+
+    /// Atomic only so that a `static` can hold it: it is read and written
+    /// under the cache lock, like every call into the page provider.
+    const fn offset() -> &'static AtomicUsize {
+        static OFFSET: AtomicUsize = AtomicUsize::new(DirectMap::UNKNOWN);
+        &OFFSET
+    }
+
+    /// Records or checks the address `kmap_local_page()` gives for the new
+    /// page `page`. Any context.
+    fn learn(page: NonNull<bindings::page>) {
+        let off = Self::offset().load(Ordering::Relaxed);
+        if off == Self::DISABLED {
+            return;
+        }
+        // SAFETY: `page` is a live page (just allocated); the mapping is
+        // released at once.
+        let va = unsafe { bindings::kmap_local_page(page.as_ptr()) };
+        // SAFETY: `va` is the mapping just made.
+        unsafe { bindings::kunmap_local(va) };
+        let phys = page_to_pfn(page) << kernel::page::PAGE_SHIFT;
+        let this = (va as usize).wrapping_sub(phys);
+        if off == Self::UNKNOWN && this % kernel::page::PAGE_SIZE == 0 {
+            // INVARIANT: The offset of the only page allocated so far.
+            Self::offset().store(this, Ordering::Relaxed);
+        } else if off != this {
+            // INVARIANT: Disabled for good.
+            Self::offset().store(Self::DISABLED, Ordering::Relaxed);
+            kernel::pr_warn_once!(
+                "the direct map is not linear; mapping pages with kmap_local_page()\n"
+            );
+        }
+    }
+
+    /// The direct map's address of page `nr`, an allocated page, if the
+    /// offset is known.
+    fn address(nr: PageNr) -> Option<NonNull<u8>> {
+        let off = Self::offset().load(Ordering::Relaxed);
+        if off == Self::UNKNOWN || off == Self::DISABLED {
+            return None;
+        }
+        let phys = (nr.get() as usize) << kernel::page::PAGE_SHIFT;
+        NonNull::new(phys.wrapping_add(off) as *mut u8)
+    }
+}
+
 pub(crate) struct KernelPages;
 
 // SAFETY: `alloc_page` returns the pfn of a page just allocated (so not
@@ -46,6 +132,10 @@ unsafe impl PageProvider for KernelPages {
         // non-blocking flags.
         let page = NonNull::new(unsafe { bindings::alloc_pages(GFP_PUT, 0) })?;
         let nr = u32::try_from(page_to_pfn(page)).ok().and_then(PageNr::new);
+        #[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
+        if nr.is_some() {
+            DirectMap::learn(page);
+        }
         if nr.is_none() {
             // A pfn beyond 32 bits (16 TiB) or 0: give the page back.
             // SAFETY: `page` was just allocated with order 0.
@@ -61,6 +151,10 @@ unsafe impl PageProvider for KernelPages {
     }
 
     unsafe fn map_page(&self, nr: PageNr) -> NonNull<u8> {
+        #[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
+        if let Some(addr) = DirectMap::address(nr) {
+            return addr;
+        }
         // SAFETY: By the caller's contract `nr` names a live page.
         let addr = unsafe { bindings::kmap_local_page(pfn_to_page(nr.get() as usize)) };
         // SAFETY: `kmap_local_page()` of a valid page returns its (non-null)
@@ -69,8 +163,17 @@ unsafe impl PageProvider for KernelPages {
     }
 
     unsafe fn unmap_page(&self, _nr: PageNr, addr: NonNull<u8>) {
+        // Without highmem, `kunmap_local()` does nothing (see `DirectMap`),
+        // whichever way the page was mapped.
+        #[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
+        {
+            let _ = addr;
+        }
+        #[cfg(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP))]
         // SAFETY: By the caller's contract `addr` is the most recent active
         // mapping made by `map_page`.
-        unsafe { bindings::kunmap_local(addr.as_ptr().cast()) };
+        unsafe {
+            bindings::kunmap_local(addr.as_ptr().cast())
+        };
     }
 }
