@@ -12,7 +12,6 @@
 //! [`DirectMap`]).
 
 use core::ptr::NonNull;
-#[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use kernel::bindings;
@@ -37,7 +36,11 @@ fn pfn_to_page(pfn: usize) -> *mut bindings::page {
     unsafe { bindings::pfn_to_page(pfn) }
 }
 
-/// Order-0 pages from the page allocator, named by page frame number.
+/// Whether pages may be mapped through [`DirectMap`]: without highmem, and
+/// without `DEBUG_KMAP_LOCAL_FORCE_MAP` (which makes every mapping a real
+/// one).
+const DIRECT_MAP: bool = !cfg!(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP));
+
 /// The offset of the kernel's direct map, learnt from the pages zcache
 /// allocates, so that mapping a page needs no call into C.
 ///
@@ -55,9 +58,8 @@ fn pfn_to_page(pfn: usize) -> *mut bindings::page {
 /// The offset is taken from the first page allocated, and checked against
 /// `kmap_local_page()` on every page allocated after it (one call per new
 /// allocator page); if a page ever disagreed, zcache would warn once and
-/// map with `kmap_local_page()` from then on. Zcache never relies on it
-/// with highmem, or with `DEBUG_KMAP_LOCAL_FORCE_MAP` (which makes every
-/// mapping a real one): there the type does not exist.
+/// map with `kmap_local_page()` from then on. Zcache uses it only where
+/// [`DIRECT_MAP`] allows.
 ///
 /// # Invariants
 ///
@@ -65,10 +67,8 @@ fn pfn_to_page(pfn: usize) -> *mut bindings::page {
 /// offset (a multiple of `PAGE_SIZE`, hence neither sentinel), and once an
 /// offset, the address of every page allocated so far is its physical
 /// address plus the offset.
-#[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
 struct DirectMap;
 
-#[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
 impl DirectMap {
     /// No page seen yet.
     const UNKNOWN: usize = usize::MAX;
@@ -120,6 +120,7 @@ impl DirectMap {
     }
 }
 
+/// Order-0 pages from the page allocator, named by page frame number.
 pub(crate) struct KernelPages;
 
 // SAFETY: `alloc_page` returns the pfn of a page just allocated (so not
@@ -132,8 +133,7 @@ unsafe impl PageProvider for KernelPages {
         // non-blocking flags.
         let page = NonNull::new(unsafe { bindings::alloc_pages(GFP_PUT, 0) })?;
         let nr = u32::try_from(page_to_pfn(page)).ok().and_then(PageNr::new);
-        #[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
-        if nr.is_some() {
+        if DIRECT_MAP && nr.is_some() {
             DirectMap::learn(page);
         }
         if nr.is_none() {
@@ -151,7 +151,7 @@ unsafe impl PageProvider for KernelPages {
     }
 
     unsafe fn map_page(&self, nr: PageNr) -> NonNull<u8> {
-        #[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
+        // `DirectMap` learns nothing (so gives nothing) unless `DIRECT_MAP`.
         if let Some(addr) = DirectMap::address(nr) {
             return addr;
         }
@@ -165,15 +165,10 @@ unsafe impl PageProvider for KernelPages {
     unsafe fn unmap_page(&self, _nr: PageNr, addr: NonNull<u8>) {
         // Without highmem, `kunmap_local()` does nothing (see `DirectMap`),
         // whichever way the page was mapped.
-        #[cfg(not(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP)))]
-        {
-            let _ = addr;
+        if !DIRECT_MAP {
+            // SAFETY: By the caller's contract `addr` is the most recent
+            // active mapping made by `map_page`.
+            unsafe { bindings::kunmap_local(addr.as_ptr().cast()) };
         }
-        #[cfg(any(CONFIG_HIGHMEM, CONFIG_DEBUG_KMAP_LOCAL_FORCE_MAP))]
-        // SAFETY: By the caller's contract `addr` is the most recent active
-        // mapping made by `map_page`.
-        unsafe {
-            bindings::kunmap_local(addr.as_ptr().cast())
-        };
     }
 }
