@@ -34,8 +34,12 @@ fi
 # Sanitizer: AddressSanitizer (catches out-of-bounds accesses in the unsafe
 # code directly); FUZZ_SANITIZER=none for a plain build.
 san=${FUZZ_SANITIZER:-address}
+# Debug assertions and overflow checks on (-a): an arithmetic overflow in the
+# code under test is a crash. The kernel builds lzo-rs without overflow
+# checks (src/Kbuild) on the strength of this and of the cargo tests.
+opts=(-s "$san" --debug-assertions)
 
-if ! cargo fuzz build -s "$san" >&2; then
+if ! cargo fuzz build "${opts[@]}" >&2; then
 	echo "fuzz: build failed" >&2
 	exit 1
 fi
@@ -61,7 +65,7 @@ for t in $(cargo fuzz list); do
 	mkdir -p "corpus/$t" "artifacts/$t"
 	log="target/$t.log"
 	before=$(ls "artifacts/$t" | wc -l)
-	cargo fuzz run -s "$san" "$t" -- \
+	cargo fuzz run "${opts[@]}" "$t" -- \
 		-max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 \
 		>"$log" 2>&1
 	rc=$?

@@ -1550,9 +1550,9 @@ impl Backend {
                 true
             }
             Some(h) => match inner.store.zalloc.map(h) {
-                Some(chunk) => page.with_mut(|dst| {
-                    matches!(crate::lzo1x::decompress_safe(&chunk, dst), Ok(n) if n == PAGE_SIZE)
-                }),
+                Some(chunk) => page.with_mut(
+                    |dst| matches!(lzo_rs::decompress_safe(&chunk, dst), Ok(n) if n == PAGE_SIZE),
+                ),
                 None => false,
             },
         };

@@ -23,7 +23,7 @@ use kernel::interrupt::LocalInterruptDisabled;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 
-use crate::lzo1x::{WorkMem, LZO1X_1_MEM_COMPRESS};
+use lzo_rs::{WorkMem, LZO1X_1_MEM_COMPRESS};
 
 /// Largest compressed page zcache keeps, in bytes: half a page. A page that
 /// does not compress to this size is rejected (`rejected_incompressible`).
@@ -104,7 +104,7 @@ impl CompressBufs {
         let Some(wrk) = WorkMem::from_bytes_mut(wrk) else {
             return f(None);
         };
-        match crate::lzo1x::compress(src, dst, wrk) {
+        match lzo_rs::compress(src, dst, wrk) {
             Ok(len) => f(dst.get(..len)),
             Err(_) => f(None),
         }

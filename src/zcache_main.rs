@@ -15,9 +15,10 @@
 //! order), `percpu.rs` (per-CPU compression buffers and counters), `pages.rs`
 //! (the allocator's page provider), `xa.rs` (the per-inode XArray),
 //! `shrinker.rs`, `sysfs.rs` (`/sys/kernel/mm/zcache/`), `slab.rs` (the
-//! entries' slab cache), `debug.rs` (`/sys/kernel/debug/zcache/`). The codec, the
-//! chunk allocator, the bounded LRU cache and the value parser are the shared
-//! `no_std` crates, compiled in from their source (`#[path]` below).
+//! entries' slab cache), `debug.rs` (`/sys/kernel/debug/zcache/`). The chunk allocator,
+//! the bounded LRU cache and the value parser are shared `no_std` crates,
+//! compiled in from their source (`#[path]` below); the codec, lzo-rs, is
+//! the `lzo_rs` crate object built from `lzo/src/` (see `src/Kbuild`).
 //!
 //! See `Documentation/admin-guide-zcache.rst` for the operator's and
 //! reviewer's view, `Documentation/ABI/testing/sysfs-kernel-mm-zcache` for
@@ -29,9 +30,6 @@ use kernel::sync::Arc;
 
 #[path = "../sysfs/src/param/mod.rs"]
 pub mod param;
-
-#[path = "../lzo/src/lzo1x/mod.rs"]
-pub mod lzo1x;
 
 #[path = "../alloc/src/zalloc/mod.rs"]
 pub mod zalloc;
