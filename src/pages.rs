@@ -83,8 +83,8 @@ impl DirectMap {
     }
 
     /// Records or checks the address `kmap_local_page()` gives for the new
-    /// page `page`. Any context.
-    fn learn(page: NonNull<bindings::page>) {
+    /// page `page`, page frame `nr`. Any context.
+    fn learn(page: NonNull<bindings::page>, nr: PageNr) {
         let off = Self::offset().load(Ordering::Relaxed);
         if off == Self::DISABLED {
             return;
@@ -94,7 +94,7 @@ impl DirectMap {
         let va = unsafe { bindings::kmap_local_page(page.as_ptr()) };
         // SAFETY: `va` is the mapping just made.
         unsafe { bindings::kunmap_local(va) };
-        let phys = page_to_pfn(page) << kernel::page::PAGE_SHIFT;
+        let phys = (nr.get() as usize) << kernel::page::PAGE_SHIFT;
         let this = (va as usize).wrapping_sub(phys);
         if off == Self::UNKNOWN && this % kernel::page::PAGE_SIZE == 0 {
             // INVARIANT: The offset of the only page allocated so far.
@@ -125,23 +125,23 @@ pub(crate) struct KernelPages;
 
 // SAFETY: `alloc_page` returns the pfn of a page just allocated (so not
 // live before, and not again until `__free_pages`); `map_page` returns the
-// `kmap_local_page()` mapping of the whole page (page aligned, writable,
-// contents persist); nothing panics or calls back into the allocator.
+// `kmap_local_page()` mapping of the whole page, or the same address taken
+// from `DirectMap` (page aligned, writable, contents persist); nothing panics or calls back into the allocator.
 unsafe impl PageProvider for KernelPages {
     fn alloc_page(&self) -> Option<PageNr> {
         // SAFETY: `alloc_pages` may be called in atomic context with
         // non-blocking flags.
         let page = NonNull::new(unsafe { bindings::alloc_pages(GFP_PUT, 0) })?;
-        let nr = u32::try_from(page_to_pfn(page)).ok().and_then(PageNr::new);
-        if DIRECT_MAP && nr.is_some() {
-            DirectMap::learn(page);
-        }
-        if nr.is_none() {
+        let Some(nr) = u32::try_from(page_to_pfn(page)).ok().and_then(PageNr::new) else {
             // A pfn beyond 32 bits (16 TiB) or 0: give the page back.
             // SAFETY: `page` was just allocated with order 0.
             unsafe { bindings::__free_pages(page.as_ptr(), 0) };
+            return None;
+        };
+        if DIRECT_MAP {
+            DirectMap::learn(page, nr);
         }
-        nr
+        Some(nr)
     }
 
     unsafe fn free_page(&self, nr: PageNr) {
@@ -151,9 +151,10 @@ unsafe impl PageProvider for KernelPages {
     }
 
     unsafe fn map_page(&self, nr: PageNr) -> NonNull<u8> {
-        // `DirectMap` learns nothing (so gives nothing) unless `DIRECT_MAP`.
-        if let Some(addr) = DirectMap::address(nr) {
-            return addr;
+        if DIRECT_MAP {
+            if let Some(addr) = DirectMap::address(nr) {
+                return addr;
+            }
         }
         // SAFETY: By the caller's contract `nr` names a live page.
         let addr = unsafe { bindings::kmap_local_page(pfn_to_page(nr.get() as usize)) };
