@@ -127,6 +127,7 @@ guest_lzo=$(rline "lzo when=calib")
 guest_mem=$(rline "mem when=calib")
 cap0=$(rline "cap when=nozc")
 cap1=$(rline "cap when=zc")
+calib_timing=$(rline "timing when=calib")
 [ -n "$guest_lzo" ] && [ -n "$cap0" ] || zc_die "calibration boot gave no figures: see $calog"
 
 # The factor (scripts/lib-model.sh): CPU time of a zcache hit's work in the
@@ -214,6 +215,6 @@ grep -E '^(ZC-FAIL vm|vm |error:)' "$demo/vm-run.out" | sed 's/^/  /' || true
 # --- report ------------------------------------------------------------------------------
 tools/demo-report.sh "$log" "$host_lzo" "$guest_lzo" "$factor" "$model" \
 	"ws1_bytes=$(kv bytes "$st1") ws1_k=$(kv k "$st1") ws1_r=$(kv r "$st1") ws2_bytes=$(kv bytes "$st2")" \
-	"iops=$iops bps=$bps m_iops=$m_iops m_bps=$m_bps" || true
+	"iops=$iops bps=$bps m_iops=$m_iops m_bps=$m_bps" "$calib_timing" || true
 zc_log "demo finished in $((SECONDS - t_start)) s (VM exit status $vmrc)"
 exit "$vmrc"

@@ -64,7 +64,7 @@ use crate::bcache::{
     Watermark, XaNodeCount, POOL_LRU,
 };
 use crate::pages::{KernelPages, GFP_PUT};
-use crate::percpu::{CompressBufs, Counters, Event};
+use crate::percpu::{CompressBufs, Counters, Event, Timed};
 use crate::slab::KmemCache;
 use crate::xa::RawXa;
 use crate::zalloc::{Handle, Zalloc, CHUNK_HEADER_SIZE, HANDLE_SLOT_SIZE};
@@ -1491,15 +1491,25 @@ impl Backend {
     /// `false`. Atomic context.
     fn put(&self, key: Key, src: &[u8; PAGE_SIZE]) -> bool {
         let irq = local_interrupt_disable();
-        self.counters.inc(&irq, Event::Puts);
+        let start = self.counters.start();
+        let stored = self.put_untimed(&irq, key, src);
+        self.counters.stop(&irq, Timed::Put, start);
+        stored
+    }
+
+    /// [`Backend::put`] but for the timing of the whole call.
+    fn put_untimed(&self, irq: &LocalInterruptDisabled, key: Key, src: &[u8; PAGE_SIZE]) -> bool {
+        self.counters.inc(irq, Event::Puts);
         if is_zero(src) {
-            return self.store(&irq, key, None);
+            return self.store(irq, key, None);
         }
-        self.bufs
-            .compress(&irq, src, |compressed| match compressed {
-                Some(data) => self.store(&irq, key, Some(data)),
+        let start = self.counters.start();
+        self.bufs.compress(irq, src, |compressed| {
+            self.counters.stop(irq, Timed::Compress, start);
+            match compressed {
+                Some(data) => self.store(irq, key, Some(data)),
                 None => {
-                    self.counters.inc(&irq, Event::RejectedIncompressible);
+                    self.counters.inc(irq, Event::RejectedIncompressible);
                     let mut g = self.inner.lock();
                     if let Some(ps) = g.store.pools.get_mut(key.pool as usize) {
                         ps.puts = ps.puts.saturating_add(1);
@@ -1507,7 +1517,8 @@ impl Backend {
                     g.drop_key(&key);
                     false
                 }
-            })
+            }
+        })
     }
 
     /// Cleancache get: exclusive. Atomic context.
@@ -1531,7 +1542,15 @@ impl Backend {
     /// `page` is unspecified). Atomic context.
     fn get(&self, key: Key, page: &mut impl Target) -> bool {
         let irq = local_interrupt_disable();
-        self.counters.inc(&irq, Event::Gets);
+        let start = self.counters.start();
+        let hit = self.get_untimed(&irq, key, page);
+        self.counters.stop(&irq, Timed::Get, start);
+        hit
+    }
+
+    /// [`Backend::get`] but for the timing of the whole call.
+    fn get_untimed(&self, irq: &LocalInterruptDisabled, key: Key, page: &mut impl Target) -> bool {
+        self.counters.inc(irq, Event::Gets);
         let mut g = self.inner.lock();
         let inner = &mut *g;
         let Some(entry) = inner.cache.remove(&key) else {
@@ -1539,7 +1558,7 @@ impl Backend {
                 ps.misses = ps.misses.saturating_add(1);
             }
             drop(g);
-            self.counters.inc(&irq, Event::Misses);
+            self.counters.inc(irq, Event::Misses);
             return false;
         };
         // SAFETY: `remove` handed `entry` back: valid and ours.
@@ -1550,9 +1569,12 @@ impl Backend {
                 true
             }
             Some(h) => match inner.store.zalloc.map(h) {
-                Some(chunk) => page.with_mut(
-                    |dst| matches!(lzo_rs::decompress_safe(&chunk, dst), Ok(n) if n == PAGE_SIZE),
-                ),
+                Some(chunk) => page.with_mut(|dst| {
+                    let start = self.counters.start();
+                    let res = lzo_rs::decompress_safe(&chunk, dst);
+                    self.counters.stop(irq, Timed::Decompress, start);
+                    matches!(res, Ok(n) if n == PAGE_SIZE)
+                }),
                 None => false,
             },
         };
@@ -1567,7 +1589,7 @@ impl Backend {
         }
         drop(g);
         if ok {
-            self.counters.inc(&irq, Event::Hits);
+            self.counters.inc(irq, Event::Hits);
         } else {
             pr_err!(
                 "corrupt entry (pool {}, inode {}, index {}): served as a miss\n",
@@ -1575,8 +1597,8 @@ impl Backend {
                 key.inode.ino,
                 key.index
             );
-            self.counters.inc(&irq, Event::DecompressErrors);
-            self.counters.inc(&irq, Event::Misses);
+            self.counters.inc(irq, Event::DecompressErrors);
+            self.counters.inc(irq, Event::Misses);
         }
         ok
     }
@@ -1975,6 +1997,40 @@ mod tests {
         let b = Arc::pin_init(Backend::new(memlimit, c"zcache_entry_test")?, GFP_KERNEL)?;
         let pool = b.create_pool()?;
         Ok((b, pool))
+    }
+
+    #[test]
+    fn timing_counts_only_while_on() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        let mut dst = page()?;
+        fill_text(&mut src, 3);
+        // Off (the default): nothing is timed.
+        assert!(b.put(key(pool, 1, 0), &src));
+        assert!(b.get(key(pool, 1, 0), &mut *dst));
+        for (op, _) in Timed::ALL {
+            assert_eq!(b.counters.time_sum(op), (0, 0));
+        }
+        b.counters.set_timing(true);
+        // On: two puts (one compressed, one zero page) and three gets (a
+        // hit, a zero-page hit and a miss).
+        assert!(b.put(key(pool, 1, 0), &src));
+        assert!(b.put(key(pool, 1, 1), &[0u8; PAGE_SIZE]));
+        assert!(b.get(key(pool, 1, 0), &mut *dst));
+        assert!(src[..] == dst[..]);
+        assert!(b.get(key(pool, 1, 1), &mut *dst));
+        assert!(!b.get(key(pool, 1, 2), &mut *dst));
+        b.counters.set_timing(false);
+        assert!(b.put(key(pool, 1, 3), &src));
+        assert_eq!(b.counters.time_sum(Timed::Put).0, 2);
+        assert_eq!(b.counters.time_sum(Timed::Compress).0, 1);
+        assert_eq!(b.counters.time_sum(Timed::Get).0, 3);
+        assert_eq!(b.counters.time_sum(Timed::Decompress).0, 1);
+        // A compression takes time; the put that ran it at least as much.
+        let (_, compress_ns) = b.counters.time_sum(Timed::Compress);
+        assert!(compress_ns > 0);
+        assert!(b.counters.time_sum(Timed::Put).1 >= compress_ns);
+        Ok(())
     }
 
     #[test]

@@ -4,13 +4,14 @@
 # The report of scripts/demo.sh, from the console log of the main boot
 # ("ZC-INFO demo: R ..." lines of tests/vm/demo.sh).
 #
-# usage: tools/demo-report.sh LOG HOST_LZO CALIB_LZO FACTOR MODEL SIZING DISK
+# usage: tools/demo-report.sh LOG HOST_LZO CALIB_LZO FACTOR MODEL SIZING DISK [TIMING]
 #   DISK: "iops=N bps=N m_iops=N m_bps=N" (scaled and nominal disk model)
+#   TIMING: debugfs zcache/timing of the calibration boot, as name=value
 set -euo pipefail
-log=$1 host_lzo=$2 calib_lzo=$3 factor=$4 model=$5 sizing=$6 disk=${7:-}
+log=$1 host_lzo=$2 calib_lzo=$3 factor=$4 model=$5 sizing=$6 disk=${7:-} timing=${8:-}
 
 tr -d '\r' <"$log" | sed -n 's/^ZC-INFO demo: R //p' | awk -v host_lzo="$host_lzo" -v calib_lzo="$calib_lzo" \
-	-v factor="$factor" -v model="$model" -v sizing="$sizing" -v disk="$disk" -v ENTRY_BYTES=48 \
+	-v factor="$factor" -v model="$model" -v sizing="$sizing" -v disk="$disk" -v timing="$timing" -v ENTRY_BYTES=48 \
 	-v fails="$(grep -c '^ZC-FAIL' "$log" || true)" -v done="$(grep -c '^ZC-DONE' "$log" || true)" '
 function kvs(line, arr,    n, w, i, a) {
 	delete arr
@@ -108,6 +109,16 @@ END {
 	printf "host %.0f MB/s; VM: calibration boot %.0f, main boot start %.0f, end %.0f MB/s -> F %.2f used (%.2f at start, %.2f at end of the main boot)\n",
 		H["decompress_MBps"], C["decompress_MBps"], lzo["start"], lzo["end"], factor,
 		ratio(H["decompress_MBps"], lzo["start"]), ratio(H["decompress_MBps"], lzo["end"])
+	if (timing != "") {
+		# zcache timed in the kernel of the calibration boot (debugfs zcache/timing),
+		# against lzo-rs on the sample pages in the userspace of the same guest.
+		kvs(timing, T)
+		printf "zcache in the guest kernel (calibration boot, debugfs zcache/timing): compress %.1f us, decompress %.1f us per page (lzo-rs in the guest'"'"'s userspace: %.1f / %.1f us);\n",
+			T["compress_ns_per_call"] / 1000, T["decompress_ns_per_call"] / 1000,
+			ratio(4096, C["compress_MBps"]), C["decompress_ns_per_page"] / 1000
+		printf "                          a whole put %.1f us (%d calls), a whole get %.1f us (%d calls, misses included)\n",
+			T["put_ns_per_call"] / 1000, T["put_calls"], T["get_ns_per_call"] / 1000, T["get_calls"]
+	}
 
 	print ""
 	print "=== summary (disk model: " model ", scaled by F = " factor "; targets are benchmarks) ==="

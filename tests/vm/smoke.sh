@@ -15,6 +15,7 @@ check "zcache is listed in /proc/modules" grep -q '^zcache ' /proc/modules
 check "init message shows the parameter" sh -c "dmesg | grep -q 'zcache: loaded: memlimit 1048576 bytes, up to 32 pools'"
 check_kunit zcache_param
 check_kunit zcache_backend
+check_kunit zcache_debugfs
 check "rmmod zcache" rmmod zcache
 check "exit message" sh -c "dmesg | grep -q 'zcache: unloaded (memlimit was 1048576 bytes)'"
 check "zcache is gone from /proc/modules" sh -c "! grep -q '^zcache ' /proc/modules"

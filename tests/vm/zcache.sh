@@ -42,6 +42,7 @@ check "insmod zcache (memlimit 256M)" load zcache memlimit=256M
 check "init message" sh -c "dmesg | grep -q 'zcache: loaded: memlimit 268435456 bytes'"
 check_kunit zcache_param
 check_kunit zcache_backend
+check_kunit zcache_debugfs
 check "sysfs directory /sys/kernel/mm/zcache" test -d "$Z"
 check_eq "memlimit from the module parameter" 268435456 "$(z memlimit)"
 check "a pool for the mounted ext4 (pools/0)" test -d "$Z/pools/0"
@@ -53,6 +54,24 @@ check_eq "memlimit is mode 0644" 644 "$(stat -c %a "$Z/memlimit")"
 check_eq "pools/0/memlimit is mode 0644" 644 "$(stat -c %a "$Z/pools/0/memlimit")"
 check "stats readable by an unprivileged user" su nobody -s /bin/sh -c "cat $Z/puts $Z/pools/0/pages_stored >/dev/null"
 check "memlimit not writable by an unprivileged user" su nobody -s /bin/sh -c "! echo 1M 2>/dev/null >$Z/memlimit"
+
+# --- debugfs timing: off at load, bad input rejected --------------------------
+DT=/sys/kernel/debug/zcache/timing
+dt() { awk -v k="$1" '$1 == k { print $2 }' "$DT"; }
+if [ -r "$DT" ]; then
+	check_eq "debugfs timing is mode 0600" 600 "$(stat -c %a "$DT")"
+	check_eq "timing is off at load" 0 "$(dt enabled)"
+	for bad in 2 1x yes " 1" -1 "1 0" onn offf; do
+		check "timing rejects '$bad' (EINVAL)" sh -c "! printf '%s' '$bad' 2>/dev/null >$DT"
+	done
+	check_eq "timing still off after bad writes" 0 "$(dt enabled)"
+	check_eq "nothing timed while off" 0 "$(dt put_calls)"
+	tput0=$(z puts) tget0=$(z gets)
+	check "timing on (echo 1)" sh -c "echo 1 >$DT"
+	check_eq "timing is on" 1 "$(dt enabled)"
+else
+	fail "debugfs zcache/timing exists"
+fi
 
 # --- put / get round trip ---------------------------------------------------
 puts0=$(z puts)
@@ -92,6 +111,24 @@ check_gt "re-read was served from zcache (hits rose)" "$(z hits)" "$hits0"
 check_gt "a large part of what was stored was served" "$(($(z hits) - hits0))" $((stored / 3))
 check_gt "gets are exclusive (pages_stored fell)" "$stored" "$(z pages_stored)"
 check_eq "no decompression errors" 0 "$(z decompress_errors)"
+if [ -r "$DT" ]; then
+	info "debugfs timing: $(tr '\n' ' ' <"$DT")"
+	# Reclaim may put a page between reading the counter and turning
+	# timing on: a few calls of slack.
+	within() { [ "$2" -le "$3" ] && [ "$2" -ge $(($3 - $1)) ]; }
+	check "timing: every put since it went on was timed" within 16 "$(dt put_calls)" "$(($(z puts) - tput0))"
+	check "timing: every get since it went on was timed" within 16 "$(dt get_calls)" "$(($(z gets) - tget0))"
+	check_gt "timing: puts compressed pages" "$(dt compress_calls)" 1000
+	check_gt "timing: gets decompressed pages" "$(dt decompress_calls)" 1000
+	check_gt "timing: a compression takes time" "$(dt compress_ns_per_call)" 0
+	check_gt "timing: a decompression takes time" "$(dt decompress_ns_per_call)" 0
+	check_gt "timing: a put takes longer than its compression" "$(dt put_ns)" "$(dt compress_ns)"
+	check "timing off (echo off)" sh -c "echo off >$DT"
+	tp=$(dt put_calls)
+	cat "$ZC_DATA"/files/* >/dev/null
+	drop_pc
+	check_eq "timing: nothing more timed while off" "$tp" "$(dt put_calls)"
+fi
 
 # --- zero pages ---------------------------------------------------------------
 dd if=/dev/zero of="$ZC_DATA/zero" bs=4k count=256 2>/dev/null
