@@ -23,7 +23,7 @@
 //! the live workload (`scripts/demo.sh` prints it next to the codec rates
 //! it measures in the guest's userspace). Timing is off at load; writing
 //! `1` (or `y`, `on`) turns it on, `0` (`n`, `off`) off; anything else is
-//! `EINVAL` and changes nothing. Its cost is in `percpu.rs` (about 1% of a
+//! `EINVAL` and changes nothing. Its cost is in `percpu.rs` (1 to 2% of a
 //! put and a get). Reading gives `enabled 0|1`, then for each of `put`,
 //! `compress`, `get` and `decompress` (see `percpu::Timed` for what each
 //! covers): `<op>_calls` (timed calls), `<op>_ns` (their total time in

@@ -195,7 +195,7 @@ const NR_SLOTS: usize = NR_EVENTS + 2 * Timed::ALL.len();
 /// Timing is off by default: with it off, the hot paths read one flag and
 /// call no clock. With it on, a put reads the clock four times and a hit
 /// four times (`ktime_get()`, about 50 ns each in the test VM under TCG,
-/// some 20 ns on hardware: about 1% of a put and a get).
+/// some 20 ns on hardware: 1 to 2% of a put or a hit).
 ///
 /// # Invariants
 ///

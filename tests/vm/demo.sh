@@ -51,7 +51,7 @@ if [ "$mode" = calib ]; then
 		# zcache's own timing (debugfs, src/debug.rs) on the pages
 		# zc_lzobench ran on: puts as they leave the page cache, gets as
 		# they are read back. Here, not in the main boot, whose passes it
-		# would slow by about 1%; then a fresh mount for the capacities.
+		# would slow by 1 to 2%; then a fresh mount for the capacities.
 		timing=/sys/kernel/debug/zcache/timing
 		if [ -w "$timing" ]; then
 			mount_rw && cd "$ZC_DATA" || exit 1
