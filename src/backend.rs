@@ -58,6 +58,7 @@ use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::rbtree::RBTree;
 use kernel::sync::{new_mutex, new_spinlock_irq, Mutex, SpinLockIrq};
+use kernel::time::{Instant, Monotonic};
 
 use crate::bcache::{
     HasLruLink, Index, InsertError, Lru, LruCharge, LruLink, LruStamp, PooledCache, PooledIndex,
@@ -1492,20 +1493,30 @@ impl Backend {
     fn put(&self, key: Key, src: &[u8; PAGE_SIZE]) -> bool {
         let irq = local_interrupt_disable();
         let start = self.counters.start();
-        let stored = self.put_untimed(&irq, key, src);
+        let stored = self.do_put(&irq, key, src, start);
         self.counters.stop(&irq, Timed::Put, start);
         stored
     }
 
-    /// [`Backend::put`] but for the timing of the whole call.
-    fn put_untimed(&self, irq: &LocalInterruptDisabled, key: Key, src: &[u8; PAGE_SIZE]) -> bool {
+    /// The body of [`Backend::put`], whose timing began at `start` (`None`:
+    /// not timed); the compression is timed if and only if the put is.
+    /// Atomic context, local interrupts disabled; takes the cache lock.
+    fn do_put(
+        &self,
+        irq: &LocalInterruptDisabled,
+        key: Key,
+        src: &[u8; PAGE_SIZE],
+        start: Option<Instant<Monotonic>>,
+    ) -> bool {
         self.counters.inc(irq, Event::Puts);
         if is_zero(src) {
             return self.store(irq, key, None);
         }
-        let start = self.counters.start();
+        let start = self.counters.start_within(start);
         self.bufs.compress(irq, src, |compressed| {
-            self.counters.stop(irq, Timed::Compress, start);
+            if compressed.is_some() {
+                self.counters.stop(irq, Timed::Compress, start);
+            }
             match compressed {
                 Some(data) => self.store(irq, key, Some(data)),
                 None => {
@@ -1543,13 +1554,22 @@ impl Backend {
     fn get(&self, key: Key, page: &mut impl Target) -> bool {
         let irq = local_interrupt_disable();
         let start = self.counters.start();
-        let hit = self.get_untimed(&irq, key, page);
-        self.counters.stop(&irq, Timed::Get, start);
+        let hit = self.do_get(&irq, key, page, start);
+        let op = if hit { Timed::Hit } else { Timed::Miss };
+        self.counters.stop(&irq, op, start);
         hit
     }
 
-    /// [`Backend::get`] but for the timing of the whole call.
-    fn get_untimed(&self, irq: &LocalInterruptDisabled, key: Key, page: &mut impl Target) -> bool {
+    /// The body of [`Backend::get`], whose timing began at `start` (`None`:
+    /// not timed); the decompression is timed if and only if the get is.
+    /// Atomic context, local interrupts disabled; takes the cache lock.
+    fn do_get(
+        &self,
+        irq: &LocalInterruptDisabled,
+        key: Key,
+        page: &mut impl Target,
+        start: Option<Instant<Monotonic>>,
+    ) -> bool {
         self.counters.inc(irq, Event::Gets);
         let mut g = self.inner.lock();
         let inner = &mut *g;
@@ -1570,7 +1590,7 @@ impl Backend {
             }
             Some(h) => match inner.store.zalloc.map(h) {
                 Some(chunk) => page.with_mut(|dst| {
-                    let start = self.counters.start();
+                    let start = self.counters.start_within(start);
                     let res = lzo_rs::decompress_safe(&chunk, dst);
                     self.counters.stop(irq, Timed::Decompress, start);
                     matches!(res, Ok(n) if n == PAGE_SIZE)
@@ -2012,20 +2032,26 @@ mod tests {
             assert_eq!(b.counters.time_sum(op), (0, 0));
         }
         b.counters.set_timing(true);
-        // On: two puts (one compressed, one zero page) and three gets (a
-        // hit, a zero-page hit and a miss).
+        // On: three puts (one compressed, one zero page, one declined) and
+        // three gets (a hit, a zero-page hit and a miss).
         assert!(b.put(key(pool, 1, 0), &src));
         assert!(b.put(key(pool, 1, 1), &[0u8; PAGE_SIZE]));
+        let mut noise = page()?;
+        fill_random(&mut noise, 5);
+        assert!(!b.put(key(pool, 1, 4), &noise));
         assert!(b.get(key(pool, 1, 0), &mut *dst));
         assert!(src[..] == dst[..]);
         assert!(b.get(key(pool, 1, 1), &mut *dst));
         assert!(!b.get(key(pool, 1, 2), &mut *dst));
         b.counters.set_timing(false);
         assert!(b.put(key(pool, 1, 3), &src));
-        assert_eq!(b.counters.time_sum(Timed::Put).0, 2);
+        assert!(b.get(key(pool, 1, 3), &mut *dst));
+        assert_eq!(b.counters.time_sum(Timed::Put).0, 3);
+        // Only the compression that fitted in half a page.
         assert_eq!(b.counters.time_sum(Timed::Compress).0, 1);
-        assert_eq!(b.counters.time_sum(Timed::Get).0, 3);
+        assert_eq!(b.counters.time_sum(Timed::Hit).0, 2);
         assert_eq!(b.counters.time_sum(Timed::Decompress).0, 1);
+        assert_eq!(b.counters.time_sum(Timed::Miss).0, 1);
         // A compression takes time; the put that ran it at least as much.
         let (_, compress_ns) = b.counters.time_sum(Timed::Compress);
         assert!(compress_ns > 0);

@@ -24,12 +24,14 @@
 //! it measures in the guest's userspace). Timing is off at load; writing
 //! `1` (or `y`, `on`) turns it on, `0` (`n`, `off`) off; anything else is
 //! `EINVAL` and changes nothing. Its cost is in `percpu.rs` (1 to 2% of a
-//! put and a get). Reading gives `enabled 0|1`, then for each of `put`,
-//! `compress`, `get` and `decompress` (see `percpu::Timed` for what each
-//! covers): `<op>_calls` (timed calls), `<op>_ns` (their total time in
-//! nanoseconds, `CLOCK_MONOTONIC`) and `<op>_ns_per_call` (the quotient, 0
-//! without calls). The totals only grow while timing is on and are kept
-//! while it is off: take the difference of two reads for an interval.
+//! put or a hit). Reading gives `enabled 0|1`, then for each of `put`
+//! (every put), `compress` (compressions that fit in half a page), `hit`
+//! (gets that served their page), `decompress` and `miss` (gets that did
+//! not; see `percpu::Timed`): `<op>_calls` (timed calls), `<op>_ns` (their
+//! total time in nanoseconds, `CLOCK_MONOTONIC`) and `<op>_ns_per_call`
+//! (the quotient, 0 without calls). The totals only grow while timing is on
+//! and are kept while it is off: take the difference of two reads for an
+//! interval.
 
 use core::fmt;
 
@@ -76,7 +78,8 @@ impl Debugfs {
     }
 }
 
-/// Prints the timing figures (see the module documentation).
+/// Prints the timing figures (see the module documentation). Process
+/// context.
 fn show_timing(backend: &Arc<Backend>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "enabled {}", u8::from(backend.counters.timing()))?;
     for (op, name) in Timed::ALL {

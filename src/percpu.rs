@@ -155,24 +155,32 @@ pub(crate) const NR_EVENTS: usize = Event::RejectedFull as usize + 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(usize)]
 pub(crate) enum Timed {
-    /// A whole `put_page`, compression included (zero and declined pages
-    /// too).
+    /// A whole `put_page`, compression included: every put (zero pages and
+    /// declined pages too).
     Put,
-    /// The LZO1X-1 compression of a put (not run for zero pages).
+    /// The LZO1X-1 compression of a page that compressed to half a page or
+    /// less (a declined page's is in `Put` only: it stops early, when its
+    /// output overruns the buffer).
     Compress,
-    /// A whole `get_page`, decompression included (misses too).
-    Get,
-    /// The LZO1X-1 decompression of a hit (not run for zero pages).
+    /// A whole `get_page` that served its page, decompression included
+    /// (zero pages too).
+    Hit,
+    /// Every LZO1X-1 decompression of a get (a corrupt entry's too, whose
+    /// get is then a miss).
     Decompress,
+    /// A whole `get_page` that did not serve its page.
+    Miss,
 }
 
 impl Timed {
-    /// Every timed operation, with the name `zcache/timing` shows it under.
-    pub(crate) const ALL: [(Timed, &'static str); 4] = [
+    /// Every timed operation, in the order of its discriminant, with the
+    /// name `zcache/timing` shows it under.
+    pub(crate) const ALL: [(Timed, &'static str); 5] = [
         (Timed::Put, "put"),
         (Timed::Compress, "compress"),
-        (Timed::Get, "get"),
+        (Timed::Hit, "hit"),
         (Timed::Decompress, "decompress"),
+        (Timed::Miss, "miss"),
     ];
 
     /// The slot of this operation's count of timed calls; its total time in
@@ -181,6 +189,16 @@ impl Timed {
         NR_EVENTS + 2 * self as usize
     }
 }
+
+// `Timed::ALL` lists every operation once, in order: `slot()` relies on it.
+const _: () = {
+    let mut i = 0;
+    while i < Timed::ALL.len() {
+        assert!(Timed::ALL[i].0 as usize == i);
+        i += 1;
+    }
+    assert!(Timed::Miss as usize + 1 == Timed::ALL.len());
+};
 
 /// Counter slots per CPU: the events, then a count and a total time for
 /// each [`Timed`] operation.
@@ -192,10 +210,11 @@ const NR_SLOTS: usize = NR_EVENTS + 2 * Timed::ALL.len();
 /// atomic read-modify-write: only the owning CPU, with interrupts disabled,
 /// writes a slot); readers sum all CPUs with relaxed loads.
 ///
-/// Timing is off by default: with it off, the hot paths read one flag and
-/// call no clock. With it on, a put reads the clock four times and a hit
-/// four times (`ktime_get()`, about 50 ns each in the test VM under TCG,
-/// some 20 ns on hardware: 1 to 2% of a put or a hit).
+/// Timing is off by default: with it off, a put or a get reads one flag
+/// and no clock. With it on, a put that compresses reads the clock four
+/// times, and so does a get that decompresses; other puts and gets twice
+/// (`ktime_get()`, about 50 ns each in the test VM under TCG, some 20 ns
+/// on hardware: 1 to 2% of a put or a hit).
 ///
 /// # Invariants
 ///
@@ -251,8 +270,8 @@ impl Counters {
         self.sum_slot(ev as usize)
     }
 
-    /// Turns timing on or off. Calls already started finish as they began.
-    /// Any context.
+    /// Turns timing on or off. A put or get already started finishes as it
+    /// began (it read the flag once, in [`Counters::start`]). Any context.
     pub(crate) fn set_timing(&self, on: bool) {
         self.timing.store(on, Relaxed);
     }
@@ -268,9 +287,20 @@ impl Counters {
         self.timing().then(Instant::now)
     }
 
+    /// The start of a step of an operation begun at `outer` (from
+    /// [`Counters::start`]): timed if and only if the operation is, whatever
+    /// the flag says meanwhile. Any context but NMI.
+    pub(crate) fn start_within(
+        &self,
+        outer: Option<Instant<Monotonic>>,
+    ) -> Option<Instant<Monotonic>> {
+        outer.map(|_| Instant::now())
+    }
+
     /// Ends an operation of kind `op` begun at `start` (from
-    /// [`Counters::start`]): counts it, with the nanoseconds since `start`,
-    /// on this CPU. Nothing if `start` is `None`.
+    /// [`Counters::start`] or [`Counters::start_within`]): counts it, with
+    /// the nanoseconds since `start`, on this CPU. Nothing if `start` is
+    /// `None`. Any context but NMI, with local interrupts disabled.
     pub(crate) fn stop(
         &self,
         irq: &LocalInterruptDisabled,

@@ -116,8 +116,9 @@ END {
 		printf "zcache in the guest kernel (calibration boot, debugfs zcache/timing): compress %.1f us, decompress %.1f us per page (lzo-rs in the guest'"'"'s userspace: %.1f / %.1f us);\n",
 			T["compress_ns_per_call"] / 1000, T["decompress_ns_per_call"] / 1000,
 			ratio(4096, C["compress_MBps"]), C["decompress_ns_per_page"] / 1000
-		printf "                          a whole put %.1f us (%d calls), a whole get %.1f us (%d calls, misses included)\n",
-			T["put_ns_per_call"] / 1000, T["put_calls"], T["get_ns_per_call"] / 1000, T["get_calls"]
+		printf "                          a whole put %.1f us (%d calls), hit %.1f us (%d), miss %.1f us (%d)\n",
+			T["put_ns_per_call"] / 1000, T["put_calls"], T["hit_ns_per_call"] / 1000, T["hit_calls"],
+			T["miss_ns_per_call"] / 1000, T["miss_calls"]
 	}
 
 	print ""
