@@ -126,7 +126,8 @@ pub(crate) struct KernelPages;
 // SAFETY: `alloc_page` returns the pfn of a page just allocated (so not
 // live before, and not again until `__free_pages`); `map_page` returns the
 // `kmap_local_page()` mapping of the whole page, or the same address taken
-// from `DirectMap` (page aligned, writable, contents persist); nothing panics or calls back into the allocator.
+// from `DirectMap` (page aligned, writable, contents persist); nothing
+// panics or calls back into the allocator.
 unsafe impl PageProvider for KernelPages {
     fn alloc_page(&self) -> Option<PageNr> {
         // SAFETY: `alloc_pages` may be called in atomic context with

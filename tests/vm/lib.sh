@@ -136,6 +136,8 @@ KEEP_DECLINED=/sys/module/cleancache/parameters/keep_declined
 arg() { sed -n "s/.*zc\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 # meminfo FIELD: a /proc/meminfo field, in KiB.
 meminfo() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
+# field FILE NAME: the value of NAME in a file of "name value" lines.
+field() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 # disk_rd: sectors read from the data disk (vda) so far.
 disk_rd() { awk '{print $3}' /sys/block/vda/stat; }
 # disk_ios: read requests completed by the data disk (vda) so far.

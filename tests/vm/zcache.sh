@@ -57,7 +57,7 @@ check "memlimit not writable by an unprivileged user" su nobody -s /bin/sh -c "!
 
 # --- debugfs timing: off at load, bad input rejected --------------------------
 DT=/sys/kernel/debug/zcache/timing
-dt() { awk -v k="$1" '$1 == k { print $2 }' "$DT"; }
+dt() { field "$DT" "$1"; }
 if [ -r "$DT" ]; then
 	check_eq "debugfs timing is mode 0600" 600 "$(stat -c %a "$DT")"
 	check_eq "timing is off at load" 0 "$(dt enabled)"
@@ -99,7 +99,7 @@ check "metadata_bytes counts a 48-byte entry per stored page, and more (inodes, 
 # The debugfs breakdown of the same walk (nothing runs meanwhile).
 DI=/sys/kernel/debug/zcache/index
 if [ -r "$DI" ]; then
-	di() { awk -v k="$1" '$1 == k { print $2 }' "$DI"; }
+	di() { field "$DI" "$1"; }
 	info "debugfs index: $(tr '\n' ' ' <"$DI")"
 	check_eq "debugfs index: entries = pages_stored" "$st" "$(di entries)"
 	check_eq "debugfs index: index_bytes = metadata_bytes" "$md" "$(di index_bytes)"
