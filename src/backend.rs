@@ -73,11 +73,19 @@ use crate::zalloc::{Handle, Zalloc, CHUNK_HEADER_SIZE, HANDLE_SLOT_SIZE};
 /// Largest number of pools (mounted filesystems that opted in).
 pub(crate) const MAX_POOLS: usize = 32;
 
-/// Low watermark of the global and per-pool limits: once a limit is hit,
-/// eviction goes down to 99% of it, so that the next puts fit without
-/// evicting one entry each, while the work done in one put stays small
-/// (about 1% of the limit).
-pub(crate) const WATERMARK: Watermark = Watermark::Percent(99);
+/// Low watermark of the global and per-pool limits, in bytes charged: once
+/// a limit is hit, eviction goes down to 99% of it, but never more than
+/// `max_gap` = 64 pages (256 KiB on 4 KiB pages) below it, so that the next
+/// puts fit without evicting one entry each, while the work of one put
+/// stays bounded whatever the limit: it evicts about `max_gap` bytes of
+/// charged entries at most (about 180 entries at the demo's average charge
+/// of 1.4 KiB, fewer than [`BATCH`]; at worst 5,462 zero pages of 48 bytes,
+/// which free no chunk), where 1% of a 12.8 GiB limit would be about 90,000
+/// entries with interrupts off. Below 25 MiB the 99% is the nearer bound.
+pub(crate) const WATERMARK: Watermark = Watermark::Capped {
+    percent: 99,
+    max_gap: 64 * PAGE_SIZE as u64,
+};
 
 /// The free space inside the allocator's data pages is kept near this
 /// fraction of them (one part in 32: about 40 bytes per stored page at the
@@ -128,6 +136,24 @@ impl WhenFull {
 
 /// Entries dropped per lock hold by long invalidations and shrinking.
 const BATCH: usize = 256;
+
+/// Zero-page victims per step of [`Inner::enforce_pages`]: it counts one
+/// as 1/16 of a chunk victim against its [`BATCH`] steps, so it may evict
+/// up to `16 * BATCH` zero pages. Evicting one frees no allocator memory
+/// (so a run of cold zero pages at the LRU tail would otherwise use up the
+/// steps and leave the allocator over the memlimit) and costs little under
+/// the lock (unlinking it from the index and its LRU, with no chunk to free
+/// and nothing to compact), where freeing a chunk moves up to a page of
+/// chunks and may compact one.
+const ZERO_VICTIMS_PER_STEP: usize = 16;
+
+/// Most pages one allocation of the allocator can add: a data page and,
+/// when the handle table is full, a leaf and a mid page of the table (the
+/// first allocation into an empty allocator adds all three, as does the
+/// one that needs a new mid page, each 512 Ki live handles on 4 KiB
+/// pages). A put in reject-new mode reserves them under the memlimit
+/// ([`Inner::is_full`]).
+const ALLOC_MAX_NEW_PAGES: u64 = 3;
 
 /// Flags of the entry and index allocations on the put path: never sleep,
 /// never warn (a failure is counted in `alloc_failures`).
@@ -1072,12 +1098,14 @@ unsafe impl Send for Inner {}
 impl Inner {
     /// Whether an entry of `cost` bytes for `pool` could push the cache over
     /// a limit: the global or the pool's memlimit (charged bytes), or, for
-    /// the allocator's pages, the global memlimit if the chunk needed a new
-    /// page.
+    /// the allocator's pages, the global memlimit if the chunk's allocation
+    /// added as many pages as one can ([`ALLOC_MAX_NEW_PAGES`]: a data page
+    /// and two handle-table pages).
     fn is_full(&self, pool: u32, cost: u64) -> bool {
+        const RESERVE: u64 = ALLOC_MAX_NEW_PAGES * PAGE_SIZE as u64;
         !self.cache.global().fits(cost)
             || self.cache.pool(pool).is_some_and(|lru| !lru.fits(cost))
-            || self.store.mem_used().saturating_add(PAGE_SIZE as u64) > self.memlimit
+            || self.store.mem_used().saturating_add(RESERVE) > self.memlimit
     }
 
     /// Removes the entry under `key`, if any, and frees it; returns whether
@@ -1096,7 +1124,11 @@ impl Inner {
     /// Evicts globally cold entries (after compacting) until the pages the
     /// allocator holds fit under the watermark of the memlimit, so that
     /// `mem_used_total <= memlimit` holds whatever the fragmentation.
-    /// Returns the number of entries evicted. Bounded work.
+    /// Returns the number of entries evicted. Bounded work: at most
+    /// [`BATCH`] steps, a step being a compaction of one page or a chunk
+    /// victim, and a zero-page victim [`ZERO_VICTIMS_PER_STEP`]th of a step;
+    /// compaction is tried again only after a chunk was freed (a zero page
+    /// frees nothing that compaction could use).
     fn enforce_pages(&mut self) -> u64 {
         let limit = self.memlimit;
         if self.store.mem_used() <= limit {
@@ -1104,20 +1136,39 @@ impl Inner {
         }
         let low = WATERMARK.low(limit);
         let mut evicted = 0u64;
-        for _ in 0..BATCH {
+        // In `ZERO_VICTIMS_PER_STEP`ths of a step.
+        let mut budget = BATCH * ZERO_VICTIMS_PER_STEP;
+        let mut try_compact = true;
+        while budget > 0 {
             if self.store.mem_used() <= low {
                 break;
             }
-            if self.store.zalloc.compact(1) > 0 {
-                continue;
+            if try_compact {
+                if self.store.zalloc.compact(1) > 0 {
+                    budget = budget.saturating_sub(ZERO_VICTIMS_PER_STEP);
+                    continue;
+                }
+                try_compact = false;
             }
             let store = &mut self.store;
-            // SAFETY: The cache hands each victim back once, owned by us.
-            let freed = self.cache.shrink(1, |v| unsafe { store.evict(v) });
+            let mut zero = false;
+            let freed = self.cache.shrink(1, |v| {
+                // SAFETY: The cache hands each victim back once, owned by
+                // us, and valid until freed.
+                zero = unsafe { v.as_ref() }.handle.is_none();
+                // SAFETY: As above.
+                unsafe { store.evict(v) }
+            });
             if freed.entries == 0 {
                 break;
             }
             evicted += 1;
+            if zero {
+                budget = budget.saturating_sub(1);
+            } else {
+                budget = budget.saturating_sub(ZERO_VICTIMS_PER_STEP);
+                try_compact = true;
+            }
         }
         evicted
     }
@@ -1696,20 +1747,50 @@ impl Backend {
         self.counters.add(&irq, Event::EvictedLru, evicted);
     }
 
-    /// Sets the memlimit (bytes) of `pool`, evicting down to it. `ENOENT` if
-    /// there is no such pool.
+    /// Sets the memlimit (bytes charged) of `pool`, evicting the pool's
+    /// least recently used entries down to it (counted in `evicted_lru`).
+    /// Process context: evicts [`BATCH`] entries per hold of the cache lock
+    /// while the pool is above the new limit, then, in the hold that finds
+    /// it at or under the limit, sets it.
+    ///
+    /// # Errors
+    ///
+    /// `ENOENT` if there is no such pool (or it went away meanwhile: what
+    /// was evicted until then stays evicted).
     pub(crate) fn set_pool_memlimit(&self, pool: u32, limit: u64) -> Result {
+        let mut evicted = 0u64;
+        let res = loop {
+            let mut g = self.inner.lock();
+            let Inner { cache, store, .. } = &mut *g;
+            let Some(used) = cache.pool(pool).map(Lru::used) else {
+                break Err(ENOENT);
+            };
+            if used > limit {
+                // SAFETY: The cache hands each victim back once, owned by us.
+                let freed = cache.shrink_pool(pool, BATCH, |v| unsafe { store.evict(v) });
+                let n = freed.map_or(0, |f| f.entries);
+                evicted += n as u64;
+                if n > 0 {
+                    // Drops the lock before the next batch.
+                    continue;
+                }
+            }
+            // At or under `limit` (or empty) in this lock hold, so setting
+            // the limit evicts nothing more; puts that came between two
+            // batches have been evicted by the batches after them.
+            // SAFETY: The cache hands each victim back once, owned by us.
+            let freed = cache.set_pool_limit(pool, limit, |v| unsafe { store.evict(v) });
+            break match freed {
+                Some(freed) => {
+                    evicted += freed.entries as u64;
+                    Ok(())
+                }
+                None => Err(ENOENT),
+            };
+        };
         let irq = local_interrupt_disable();
-        let mut g = self.inner.lock();
-        let Inner { cache, store, .. } = &mut *g;
-        // SAFETY: The cache hands each victim back once, owned by us.
-        let freed = cache
-            .set_pool_limit(pool, limit, |v| unsafe { store.evict(v) })
-            .ok_or(ENOENT)?;
-        drop(g);
-        self.counters
-            .add(&irq, Event::EvictedLru, freed.entries as u64);
-        Ok(())
+        self.counters.add(&irq, Event::EvictedLru, evicted);
+        res
     }
 
     /// The policy of a full cache. Takes the cache lock; any context.
@@ -1964,6 +2045,17 @@ mod tests {
     fn fill_text(p: &mut [u8; PAGE_SIZE], seed: u64) {
         fill_random(p, seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         for (i, b) in p.iter_mut().enumerate().skip(1024) {
+            *b = (i % 13) as u8;
+        }
+    }
+
+    /// A page that compresses to 1742 bytes (LZO1X-1), different for every
+    /// `seed`: 1.5 KiB of noise, then the pattern of [`fill_text`]. Two such
+    /// chunks fill a data page of the allocator (a third does not fit), so
+    /// the allocator holds 2 KiB of page per 1.8 KiB charged.
+    fn fill_dense(p: &mut [u8; PAGE_SIZE], seed: u64) {
+        fill_random(p, seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        for (i, b) in p.iter_mut().enumerate().skip(1536) {
             *b = (i % 13) as u8;
         }
     }
@@ -2273,6 +2365,88 @@ mod tests {
         assert_eq!(b.counters.sum(Event::RejectedFull), rejected);
         assert!(b.counters.sum(Event::EvictedLru) > 0);
         assert!(b.get(key(pool, 1, 259), &mut *dst));
+        Ok(())
+    }
+
+    /// Cold zero pages at the LRU tail free no allocator memory when
+    /// evicted: the allocator's pages must still be brought back under the
+    /// memlimit by the put that takes them over it, past more than a
+    /// batch of zero pages. The pages stored after them take 2 KiB of
+    /// allocator page each but are charged 1.8 KiB, so the allocator's
+    /// pages reach the limit first, with the charged bytes below it.
+    #[test]
+    fn cold_zero_pages_do_not_stall_the_page_limit() -> Result {
+        let limit = 512 * 1024;
+        let (b, pool) = backend(limit)?;
+        let zero = page()?;
+        let mut src = page()?;
+        let mut dst = page()?;
+        let zeros = 600u64;
+        for i in 0..zeros as usize {
+            assert!(b.put(key(pool, 2, i), &zero));
+        }
+        assert_eq!(b.gauges().zero_pages, zeros);
+        assert_eq!(b.gauges().mem_used, 0);
+        let mut first_eviction = None;
+        for i in 0..400usize {
+            let before = b.counters.sum(Event::EvictedLru);
+            if before == 0 {
+                // The charged bytes leave room for any entry: whatever
+                // this put evicts, it evicts to keep the allocator's pages
+                // under the memlimit, not the charged bytes.
+                let g = b.inner.lock();
+                assert!(g.cache.global().fits(entry_cost(PAGE_SIZE / 2)));
+            }
+            fill_dense(&mut src, i as u64);
+            assert!(b.put(key(pool, 1, i), &src));
+            let g = b.gauges();
+            assert!(g.mem_used <= limit);
+            if before == 0 && b.counters.sum(Event::EvictedLru) > 0 {
+                // The first put over the limit evicted every zero page
+                // (the coldest entries) and then chunks.
+                assert_eq!(g.zero_pages, 0);
+                assert!(g.pages_stored < i as u64 + 1);
+                first_eviction = Some(i);
+            }
+        }
+        // The allocator reached the limit with 2 chunks per page (about
+        // 253 puts), well before the last put.
+        assert!(first_eviction.is_some_and(|i| i > 200 && i < 300));
+        // The newest page reads back, the oldest is gone.
+        assert!(b.get(key(pool, 1, 399), &mut *dst));
+        fill_dense(&mut src, 399);
+        assert!(src[..] == dst[..]);
+        assert!(!b.get(key(pool, 1, 0), &mut *dst));
+        Ok(())
+    }
+
+    /// In reject-new mode a put may not take the allocator over the
+    /// memlimit (which would evict): it reserves the pages one allocation
+    /// can add. After 512 chunks of [`fill_dense`] pages, two per data
+    /// page, the next chunk needs both a new data page and a new leaf of
+    /// the handle table (512 slots per 4 KiB leaf): two pages, with one
+    /// page of room left under the limit.
+    #[test]
+    fn reject_new_reserves_the_pages_of_an_allocation() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        for i in 0..512usize {
+            fill_dense(&mut src, i as u64);
+            assert!(b.put(key(pool, 1, i), &src));
+        }
+        let st = b.inner.lock().store.zalloc.stats();
+        assert_eq!((st.chunks, st.data_pages, st.table_pages), (512, 256, 2));
+        b.set_when_full(WhenFull::RejectNew);
+        let limit = b.gauges().mem_used + PAGE_SIZE as u64;
+        b.set_memlimit(limit);
+        assert_eq!(b.gauges().pages_stored, 512);
+        fill_dense(&mut src, 512);
+        assert!(!b.put(key(pool, 1, 512), &src));
+        assert_eq!(b.counters.sum(Event::RejectedFull), 1);
+        assert_eq!(b.counters.sum(Event::EvictedLru), 0);
+        let g = b.gauges();
+        assert_eq!(g.pages_stored, 512);
+        assert!(g.mem_used <= limit);
         Ok(())
     }
 

@@ -14,9 +14,10 @@
 //!
 //! Context: `show` and `store` run in process context and may sleep; they
 //! take the cache lock briefly (see `backend.rs`). Removing a directory
-//! (`kobject_put()`) waits for running `show`/`store` calls, so the backend
-//! outlives every call: [`Sysfs`] is dropped before the backend, and pool
-//! directories are removed before their pool is freed.
+//! (`kobject_del()`, then `kobject_put()`, whose release may come later)
+//! waits for running `show`/`store` calls, so the backend outlives every
+//! call: [`Sysfs`] is dropped before the backend, and pool directories are
+//! removed before their pool is freed.
 //!
 //! Writes: a size with an optional K/M/G/T/P/E suffix (the shared parser in
 //! `sysfs/src/param/`); anything else (a sign, garbage, overflow) returns
@@ -191,8 +192,10 @@ static POOL_GROUP: Atomic<*mut bindings::attribute_group> = Atomic::new(null_mut
 fn backend<'a>() -> Option<&'a Backend> {
     let p = BACKEND.load(Acquire);
     // SAFETY: `BACKEND` is set by `Sysfs::new` to a backend that outlives the
-    // `Sysfs` (the module keeps it), and cleared before the attributes go:
-    // while a `show`/`store` runs, the backend is alive.
+    // `Sysfs` (the module keeps it), and cleared by `Sysfs::drop` only after
+    // every attribute has been removed (which waits for running calls) and
+    // before the backend is dropped: while a `show`/`store` runs, the
+    // backend is alive.
     unsafe { p.as_ref() }
 }
 
@@ -256,14 +259,19 @@ impl Drop for Sysfs {
         POOLS_DIR.store(null_mut(), Release);
         POOL_GROUP.store(null_mut(), Release);
         // SAFETY: `pools` and `root` are live (type invariant); the pool
-        // directories are gone (the registration was dropped first). Putting
-        // the last reference removes the directory and waits for running
-        // `show`/`store` calls.
+        // directories are gone (the registration was dropped first).
+        // `sysfs_remove_group()` removes the global files and waits for
+        // running `show`/`store` calls; `kobject_del()` removes each
+        // directory at once (as in `pool_dir_remove`), so that none outlives
+        // the module, whenever the release of the put comes.
         unsafe {
+            bindings::kobject_del(self.pools.as_ptr());
             bindings::kobject_put(self.pools.as_ptr());
             bindings::sysfs_remove_group(self.root.as_ptr(), &self.global.group);
+            bindings::kobject_del(self.root.as_ptr());
             bindings::kobject_put(self.root.as_ptr());
         }
+        // No `show`/`store` runs or can start any more: the backend may go.
         BACKEND.store(null_mut(), Release);
     }
 }
@@ -296,16 +304,26 @@ pub(crate) fn pool_dir_add(id: u32) -> *mut bindings::kobject {
     kobj
 }
 
-/// Removes a directory made by [`pool_dir_add`]. May sleep.
+/// Removes a directory made by [`pool_dir_add`]: when this returns, its
+/// files are gone and no `show`/`store` of them is running. May sleep.
 ///
 /// # Safety
 ///
 /// `kobj` must come from [`pool_dir_add`] and not have been removed.
 pub(crate) unsafe fn pool_dir_remove(kobj: *mut bindings::kobject) {
     if !kobj.is_null() {
-        // SAFETY: By the caller's contract; putting the last reference
-        // removes the directory and its files (waiting for running calls).
-        unsafe { bindings::kobject_put(kobj) };
+        // SAFETY: By the caller's contract `kobj` is live and ours to drop.
+        // `kobject_del()` removes the directory and its files at once,
+        // waiting for running `show`/`store` calls (kernfs drains active
+        // references), whereas the release that `kobject_put()` would do
+        // it in can be delayed (by seconds with
+        // `CONFIG_DEBUG_KOBJECT_RELEASE`), past the pool and the module.
+        // The put then drops our reference; the release does not touch
+        // sysfs again.
+        unsafe {
+            bindings::kobject_del(kobj);
+            bindings::kobject_put(kobj);
+        }
     }
 }
 

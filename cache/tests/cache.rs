@@ -70,6 +70,105 @@ fn watermark_low() {
 }
 
 #[test]
+fn watermark_capped_low() {
+    const KIB: u64 = 1024;
+    let wm = Watermark::Capped {
+        percent: 99,
+        max_gap: 256 * KIB,
+    };
+    // Small limits: 99% is within 256 KiB of the limit, so it is the low.
+    assert_eq!(wm.low(1000), 990);
+    assert_eq!(wm.low(64 * KIB), 64 * KIB * 99 / 100);
+    // Up to 25 MiB the percentage dominates (1% <= 256 KiB) ...
+    assert_eq!(wm.low(25_600 * KIB), 25_344 * KIB);
+    // ... above it the gap does: 12,800 MiB evicts 256 KiB, not 128 MiB.
+    let limit = 12_800 * 1024 * KIB;
+    assert_eq!(wm.low(limit), limit - 256 * KIB);
+    assert_eq!(wm.low(u64::MAX), u64::MAX - 256 * KIB);
+    assert_eq!(wm.low(0), 0);
+    assert_eq!(wm.low(1), 0);
+    // A gap larger than the limit saturates: the percentage remains.
+    let wide = Watermark::Capped {
+        percent: 50,
+        max_gap: u64::MAX,
+    };
+    assert_eq!(wide.low(u64::MAX), u64::MAX / 2);
+    assert_eq!(wide.low(7), 3);
+    // Percentages above 100 count as 100: no hysteresis at all.
+    for limit in [0u64, 7, 1 << 40, u64::MAX] {
+        for percent in [100u8, 101, 250, 255] {
+            let wm = Watermark::Capped {
+                percent,
+                max_gap: 10,
+            };
+            assert_eq!(wm.low(limit), limit, "{limit} {percent}");
+        }
+    }
+    // A gap of 0 is no hysteresis whatever the percentage.
+    let none = Watermark::Capped {
+        percent: 0,
+        max_gap: 0,
+    };
+    assert_eq!(none.low(12345), 12345);
+    // The definition, checked exactly, and `low <= limit` throughout.
+    let limits = [0u64, 1, 99, 101, 12345, 1 << 33, u64::MAX - 1, u64::MAX];
+    for limit in limits {
+        for percent in [0u8, 1, 50, 90, 99, 100, 101, 200] {
+            for max_gap in [0u64, 1, 100, 4096, 1 << 32, u64::MAX] {
+                let wm = Watermark::Capped { percent, max_gap };
+                let pct = u128::from(limit) * u128::from(percent.min(100)) / 100;
+                let exact = (pct as u64).max(limit.saturating_sub(max_gap));
+                let low = wm.low(limit);
+                assert_eq!(low, exact, "{limit} {percent} {max_gap}");
+                assert!(low <= limit);
+            }
+        }
+    }
+}
+
+/// A capped watermark bounds the eviction an insert starts: with a limit
+/// of 1000 and a gap of 30, a full cache of entries of cost 10 evicts down
+/// to 970 - 10 (four entries for the new one), not to 50% of the limit.
+#[test]
+fn capped_watermark_bounds_eviction() {
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    let wm = Watermark::Capped {
+        percent: 50,
+        max_gap: 30,
+    };
+    let mut cache = Cache::new(MapIndex::default(), 1000, wm);
+    assert_eq!(cache.lru().low_watermark(), 970);
+    for n in 0..100 {
+        put(&mut cache, &t, &mut ret, n, 10);
+    }
+    assert!(ret.drain().is_empty());
+    assert_eq!(cache.used(), 1000);
+    // Evicts the coldest until used + 10 <= 970.
+    put(&mut cache, &t, &mut ret, 100, 10);
+    assert_eq!(ret.drain(), keys(&[0, 1, 2, 3]));
+    assert_eq!(cache.used(), 970);
+    check(&cache);
+    // The next three inserts evict nothing; the fourth evicts again.
+    for n in 101..104 {
+        put(&mut cache, &t, &mut ret, n, 10);
+        assert!(ret.drain().is_empty());
+    }
+    put(&mut cache, &t, &mut ret, 104, 10);
+    assert_eq!(ret.drain(), keys(&[4, 5, 6, 7]));
+    // A small limit: the percentage dominates (50% of 40, not 40 - 30).
+    cache.set_limit(40, ret.evict());
+    assert_eq!(ret.drain().len(), 93);
+    assert_eq!(cache.lru().low_watermark(), 20);
+    put(&mut cache, &t, &mut ret, 105, 10);
+    assert_eq!(ret.drain().len(), 3);
+    assert_eq!(cache.used(), 20);
+    check(&cache);
+    cache.clear(ret.evict());
+    assert_eq!(t.live(), 0);
+}
+
+#[test]
 fn insert_lookup_remove() {
     let t = Tracker::default();
     let mut ret = Returned::default();

@@ -25,6 +25,10 @@ fn model_low(wm: Watermark, limit: u64) -> u64 {
     match wm {
         Watermark::Percent(p) => (u128::from(limit) * u128::from(p.min(100)) / 100) as u64,
         Watermark::Absolute(a) => a.min(limit),
+        Watermark::Capped { percent, max_gap } => {
+            let pct = (u128::from(limit) * u128::from(percent.min(100)) / 100) as u64;
+            pct.max(limit.saturating_sub(max_gap))
+        }
     }
 }
 
@@ -33,6 +37,8 @@ fn watermark() -> impl Strategy<Value = Watermark> {
         Just(Watermark::NONE),
         (0u8..=120).prop_map(Watermark::Percent),
         (0u64..=150).prop_map(Watermark::Absolute),
+        (0u8..=120, 0u64..=60)
+            .prop_map(|(percent, max_gap)| Watermark::Capped { percent, max_gap }),
     ]
 }
 

@@ -25,10 +25,14 @@ use common::{free, global_keys, lru_keys, Key, PoolMapIndex, Returned, Tracker};
 const NR_POOLS: u32 = 3;
 
 fn watermark(b: u8) -> Watermark {
-    match b % 3 {
+    match b % 4 {
         0 => Watermark::NONE,
         1 => Watermark::Percent(b / 2),
-        _ => Watermark::Absolute(u64::from(b)),
+        2 => Watermark::Absolute(u64::from(b)),
+        _ => Watermark::Capped {
+            percent: b / 2,
+            max_gap: u64::from(b / 4),
+        },
     }
 }
 
@@ -104,7 +108,12 @@ fuzz_target!(|data: &[u8]| {
                     // Newest first: the evicted keys are the tail of `order`.
                     let n = usize::from(arg % 8).min(order.len());
                     let want: Vec<Key> = order.iter().rev().take(n).copied().collect();
-                    assert_eq!(cache.shrink_newest(usize::from(arg % 8), ret.evict()).entries, n);
+                    assert_eq!(
+                        cache
+                            .shrink_newest(usize::from(arg % 8), ret.evict())
+                            .entries,
+                        n
+                    );
                     assert_eq!(ret.keys, want);
                 }
                 _ => drop(cache.set_pool_watermark(key.0, watermark(arg))),

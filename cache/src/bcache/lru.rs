@@ -33,6 +33,19 @@ pub enum Watermark {
     /// `low = min(cost, limit)`, in the LRU's cost units (bytes for zcache,
     /// entries for dmu).
     Absolute(u64),
+    /// `low = max(limit * percent / 100, limit - max_gap)` (the percentage
+    /// as for [`Watermark::Percent`], `limit - max_gap` saturating at 0),
+    /// `max_gap` in the LRU's cost units: a percentage of small limits, but
+    /// never more than `max_gap` below the limit, so that the eviction one
+    /// insert starts is bounded whatever the limit (a percentage of a large
+    /// limit is a lot of entries). Follows the limit when it changes.
+    /// Computed without overflow for any `u64` limit.
+    Capped {
+        /// Percentage of the limit; values above 100 count as 100.
+        percent: u8,
+        /// Largest distance of `low` below the limit, in cost units.
+        max_gap: u64,
+    },
 }
 
 impl Watermark {
@@ -47,13 +60,7 @@ impl Watermark {
     #[inline]
     pub const fn low(self, limit: u64) -> u64 {
         match self {
-            Self::Percent(p) => {
-                let p = if p > 100 { 100 } else { p as u64 };
-                // floor(limit * p / 100) without a 128-bit product: with
-                // limit = 100 * q + r, that is q * p + floor(r * p / 100),
-                // where q * p <= limit and r * p <= 99 * 100.
-                (limit / 100) * p + (limit % 100) * p / 100
-            }
+            Self::Percent(p) => percent_of(limit, p),
             Self::Absolute(low) => {
                 if low < limit {
                     low
@@ -61,8 +68,27 @@ impl Watermark {
                     limit
                 }
             }
+            Self::Capped { percent, max_gap } => {
+                let low = percent_of(limit, percent);
+                let floor = limit.saturating_sub(max_gap);
+                if low > floor {
+                    low
+                } else {
+                    floor
+                }
+            }
         }
     }
+}
+
+/// `floor(limit * percent / 100)`, with `percent` above 100 counted as 100:
+/// always `<= limit`. O(1), no overflow for any `u64` limit.
+#[inline]
+const fn percent_of(limit: u64, percent: u8) -> u64 {
+    let p = if percent > 100 { 100 } else { percent as u64 };
+    // Without a 128-bit product: with limit = 100 * q + r, that is
+    // q * p + floor(r * p / 100), where q * p <= limit and r * p <= 99 * 100.
+    (limit / 100) * p + (limit % 100) * p / 100
 }
 
 impl Default for Watermark {

@@ -53,10 +53,11 @@
 //!
 //! When an insert does not fit under a limit, eviction does not stop at
 //! "just enough": it goes down to a low watermark (configurable per [`Lru`],
-//! as a percentage of the limit or an absolute cost, see [`Watermark`]), so a
-//! full cache evicts a batch once and then accepts inserts without evicting
-//! on each one, as zswap does with `accept_threshold_percent`
-//! (`mm/zswap.c`). The default, [`Watermark::NONE`], evicts exactly enough.
+//! as a percentage of the limit, an absolute cost, or a percentage at most
+//! a given cost below the limit, see [`Watermark`]), so a full cache evicts
+//! a batch once and then accepts inserts without evicting on each one, as
+//! zswap does with `accept_threshold_percent` (`mm/zswap.c`). The default,
+//! [`Watermark::NONE`], evicts exactly enough.
 //!
 //! # Costs
 //!
