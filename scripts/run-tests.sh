@@ -100,6 +100,9 @@ modules_ok=
 if [ -n "$kernel_ok" ] && { want modules || want vm; }; then
 	step "module build, warnings as errors" "$logs/modules.log" make -C "$ZC_ROOT" && modules_ok=1
 	if [ -n "$modules_ok" ] && want modules; then
+		# The codec's hot functions do not straddle a page (TCG speed).
+		step "codec layout: compress_block and decompress_safe each in one page" \
+			"$logs/codec-layout.log" tests/harness/codec-layout.sh
 		# clippy over the module's Rust, with the kernel's lint set.
 		touch src/*.rs
 		step "module build with CLIPPY=1" "$logs/modules-clippy.log" make -C "$ZC_ROOT" CLIPPY=1
