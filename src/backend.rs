@@ -1180,6 +1180,8 @@ impl Drop for Inner {
         // Nobody else can reach the cache any more, but the XArray locks are
         // taken with interrupts disabled here as everywhere else (lockdep
         // tracks the lock class, not this instance), a batch at a time.
+        // Process context (module unload): between batches, offer to
+        // reschedule.
         loop {
             let irq = local_interrupt_disable();
             // SAFETY: The cache hands each entry back once, owned by us.
@@ -1188,6 +1190,7 @@ impl Drop for Inner {
             if freed.entries == 0 {
                 break;
             }
+            kernel::task::might_sleep();
         }
         // The pools (now empty) and the allocator (returning its pages) are
         // dropped with the fields.
@@ -1406,7 +1409,9 @@ impl Backend {
         Ok(id as u32)
     }
 
-    /// Drops every entry of `pool` and the pool itself. May sleep.
+    /// Drops every entry of `pool` and the pool itself. Process context, may
+    /// sleep: drops [`BATCH`] entries per hold of the cache lock, and offers
+    /// to reschedule between batches (`might_sleep()`).
     pub(crate) fn destroy_pool(&self, pool: u32) {
         let mut dropped = 0u64;
         loop {
@@ -1429,6 +1434,8 @@ impl Backend {
                 drop(taken);
                 break;
             }
+            drop(g);
+            kernel::task::might_sleep();
         }
         let irq = local_interrupt_disable();
         self.counters.add(&irq, Event::Invalidates, dropped);
@@ -1719,8 +1726,9 @@ impl Backend {
     }
 
     /// Sets the global memlimit (bytes), evicting down to it. Process
-    /// context: evicts [`BATCH`] entries per lock hold while far above the
-    /// new limit, then sets it.
+    /// context, may sleep: evicts [`BATCH`] entries per lock hold while far
+    /// above the new limit, offering to reschedule between batches
+    /// (`might_sleep()`), then sets it.
     pub(crate) fn set_memlimit(&self, limit: u64) {
         let mut evicted = 0u64;
         loop {
@@ -1735,6 +1743,8 @@ impl Backend {
             if freed.entries < BATCH {
                 break;
             }
+            drop(g);
+            kernel::task::might_sleep();
         }
         let mut g = self.inner.lock();
         g.memlimit = limit;
@@ -1749,9 +1759,10 @@ impl Backend {
 
     /// Sets the memlimit (bytes charged) of `pool`, evicting the pool's
     /// least recently used entries down to it (counted in `evicted_lru`).
-    /// Process context: evicts [`BATCH`] entries per hold of the cache lock
-    /// while the pool is above the new limit, then, in the hold that finds
-    /// it at or under the limit, sets it.
+    /// Process context, may sleep: evicts [`BATCH`] entries per hold of the
+    /// cache lock while the pool is above the new limit, offering to
+    /// reschedule between batches (`might_sleep()`), then, in the hold that
+    /// finds it at or under the limit, sets it.
     ///
     /// # Errors
     ///
@@ -1771,7 +1782,8 @@ impl Backend {
                 let n = freed.map_or(0, |f| f.entries);
                 evicted += n as u64;
                 if n > 0 {
-                    // Drops the lock before the next batch.
+                    drop(g);
+                    kernel::task::might_sleep();
                     continue;
                 }
             }
