@@ -40,13 +40,13 @@ nocleancache) frags+=("$ZC_ROOT/kernel/config/nocleancache.config");;
 *) zc_die "unknown variant '$variant' (base, debug, nocleancache)";;
 esac
 
-deb=$(compgen -G "$ZC_CACHE/dl/${ZC_KPKG}_*_all.deb" | sort | tail -n1 || true)
+deb=$(zc_kernel_deb)
 if [ -z "$deb" ]; then
 	[ -n "$print_kdir" ] && zc_die "no kernel source in $ZC_CACHE/dl: run scripts/setup.sh"
 	"$ZC_ROOT/scripts/setup.sh"
-	deb=$(compgen -G "$ZC_CACHE/dl/${ZC_KPKG}_*_all.deb" | sort | tail -n1)
+	deb=$(zc_kernel_deb)
 fi
-debver=$(basename "$deb" | cut -d_ -f2)
+debver=$(zc_debver "$deb")
 
 key=$( { echo "$debver"; cat "${frags[@]}"; echo "$variant"
 	$ZC_RUSTC --version 2>/dev/null; /usr/lib/llvm-19/bin/clang --version 2>/dev/null | head -n1
@@ -102,7 +102,7 @@ for p in ${patches[@]+"${patches[@]}"}; do
 		zc_die "patch $(basename "$p") does not apply to linux-$debver; kernel tree left as it was"
 	fi
 	# Files the patch creates, modifies or deletes (a/ and b/ sides).
-	grep -E '^(\+\+\+|---) [ab]/' "$p" | sed -E 's#^(\+\+\+|---) [ab]/##; s#\t.*$##' >>"$touched"
+	zc_patch_files "$p" >>"$touched"
 done
 sort -u -o "$touched" "$touched"
 

@@ -17,6 +17,17 @@ ZC_KMAKE_TOOLS=(LLVM=/usr/lib/llvm-19/bin/ RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin
 	RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver CARGO=/usr/bin/cargo
 	BINDGEN="$ZC_BINDGEN" HOSTRUSTC=/usr/bin/rustc)
 
+# zc_kernel_deb: the newest linux-source .deb that scripts/setup.sh downloaded
+# (nothing if there is none).
+zc_kernel_deb() { compgen -G "$ZC_CACHE/dl/${ZC_KPKG}_*_all.deb" | sort | tail -n1 || true; }
+# zc_debver DEB: the Debian version of that .deb (e.g. 7.3.4-1~bpo13+1).
+zc_debver() { basename "$1" | cut -d_ -f2; }
+# zc_patch_files PATCH...: the paths the patches touch, one per line (a path
+# touched twice is listed twice).
+zc_patch_files() {
+	grep -hE '^(\+\+\+|---) [ab]/' "$@" | sed -E 's#^(\+\+\+|---) [ab]/##; s#\t.*$##'
+}
+
 zc_log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 zc_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -20,9 +20,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 dir=${1:-$ZC_CACHE/patches-tree}
-deb=$(compgen -G "$ZC_CACHE/dl/${ZC_KPKG}_*_all.deb" | sort | tail -n1 || true)
+deb=$(zc_kernel_deb)
 [ -n "$deb" ] || zc_die "no kernel source in $ZC_CACHE/dl: run scripts/setup.sh"
-pristine="$ZC_CACHE/src/linux-$(basename "$deb" | cut -d_ -f2)"
+pristine="$ZC_CACHE/src/linux-$(zc_debver "$deb")"
 [ -f "$pristine/.zc-unpacked" ] || zc_die "no unpacked kernel source at $pristine (scripts/setup.sh)"
 patches=("$ZC_ROOT"/kernel/patches/*.patch)
 [ -f "${patches[0]}" ] || zc_die "no patches in $ZC_ROOT/kernel/patches"
@@ -30,8 +30,7 @@ patches=("$ZC_ROOT"/kernel/patches/*.patch)
 rm -rf "$dir"
 mkdir -p "$dir"
 cd "$dir"
-grep -hE '^(\+\+\+|---) [ab]/' "${patches[@]}" | sed -E 's#^(\+\+\+|---) [ab]/##; s#\t.*$##' |
-	sort -u | while IFS= read -r f; do
+zc_patch_files "${patches[@]}" | sort -u | while IFS= read -r f; do
 		if [ -e "$pristine/$f" ]; then
 			mkdir -p "$(dirname "$f")"
 			cp "$pristine/$f" "$f"

@@ -131,8 +131,8 @@ SRC
 # its lib/lzo as the reference that a kernel reviewer compares with.
 unpack_kernel_source() {
 	local deb debver pristine
-	deb=$(compgen -G "$ZC_CACHE/dl/${ZC_KPKG}_*_all.deb" | sort | tail -n1)
-	debver=$(basename "$deb" | cut -d_ -f2)
+	deb=$(zc_kernel_deb)
+	debver=$(zc_debver "$deb")
 	pristine="$ZC_CACHE/src/linux-$debver"
 	[ -f "$pristine/.zc-unpacked" ] && return
 	zc_log "unpacking $(basename "$deb") (about 1 minute)"

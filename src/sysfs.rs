@@ -258,18 +258,15 @@ impl Drop for Sysfs {
     fn drop(&mut self) {
         POOLS_DIR.store(null_mut(), Release);
         POOL_GROUP.store(null_mut(), Release);
-        // SAFETY: `pools` and `root` are live (type invariant); the pool
-        // directories are gone (the registration was dropped first).
-        // `sysfs_remove_group()` removes the global files and waits for
-        // running `show`/`store` calls; `kobject_del()` removes each
-        // directory at once (as in `pool_dir_remove`), so that none outlives
-        // the module, whenever the release of the put comes.
+        // SAFETY: `pools` and `root` are live and ours (type invariant);
+        // the pool directories are gone (the registration was dropped
+        // first), so `pools` is empty when it goes, and `sysfs_remove_group()`
+        // removes the global files, waiting for running `show`/`store` calls,
+        // before `root` goes.
         unsafe {
-            bindings::kobject_del(self.pools.as_ptr());
-            bindings::kobject_put(self.pools.as_ptr());
+            dir_remove(self.pools.as_ptr());
             bindings::sysfs_remove_group(self.root.as_ptr(), &self.global.group);
-            bindings::kobject_del(self.root.as_ptr());
-            bindings::kobject_put(self.root.as_ptr());
+            dir_remove(self.root.as_ptr());
         }
         // No `show`/`store` runs or can start any more: the backend may go.
         BACKEND.store(null_mut(), Release);
@@ -313,17 +310,29 @@ pub(crate) fn pool_dir_add(id: u32) -> *mut bindings::kobject {
 pub(crate) unsafe fn pool_dir_remove(kobj: *mut bindings::kobject) {
     if !kobj.is_null() {
         // SAFETY: By the caller's contract `kobj` is live and ours to drop.
-        // `kobject_del()` removes the directory and its files at once,
-        // waiting for running `show`/`store` calls (kernfs drains active
-        // references), whereas the release that `kobject_put()` would do
-        // it in can be delayed (by seconds with
-        // `CONFIG_DEBUG_KOBJECT_RELEASE`), past the pool and the module.
-        // The put then drops our reference; the release does not touch
-        // sysfs again.
-        unsafe {
-            bindings::kobject_del(kobj);
-            bindings::kobject_put(kobj);
-        }
+        unsafe { dir_remove(kobj) };
+    }
+}
+
+/// Removes the directory of `kobj` and drops our reference to it: when this
+/// returns, its files are gone and no `show`/`store` of them is running.
+/// May sleep.
+///
+/// `kobject_del()` removes the directory at once, waiting for running calls
+/// (kernfs drains active references); the release that `kobject_put()`
+/// alone would remove it in can come later (seconds later with
+/// `CONFIG_DEBUG_KOBJECT_RELEASE`), past the pool or the module. The release
+/// does not touch sysfs again.
+///
+/// # Safety
+///
+/// `kobj` must be a live kobject that we hold a reference to, added to
+/// sysfs and not yet removed; it must not be used afterwards.
+unsafe fn dir_remove(kobj: *mut bindings::kobject) {
+    // SAFETY: By the caller's contract.
+    unsafe {
+        bindings::kobject_del(kobj);
+        bindings::kobject_put(kobj);
     }
 }
 
