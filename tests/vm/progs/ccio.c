@@ -10,6 +10,13 @@
  *                                                        mapping, then msync
  *   ccio bmap FILE                                       print the disk block of
  *                                                        the file's first block
+ *   ccio hugeread FILE                                   read FILE through a
+ *                                                        MADV_HUGEPAGE mapping, so
+ *                                                        its page cache folios are
+ *                                                        PMD-sized where they fit
+ *   ccio hugepageout FILE                                the same, then have
+ *                                                        reclaim evict them
+ *                                                        (MADV_PAGEOUT)
  * Exit status 0 on success; errors go to stderr.
  */
 #define _GNU_SOURCE
@@ -166,8 +173,38 @@ static int do_dio(const char *path, off_t off, const char *src)
 	return close(fd) ? die("close") : 0;
 }
 
+static int do_hugeread(const char *path, int pageout)
+{
+	volatile unsigned char sum = 0;
+	unsigned char *map;
+	struct stat st;
+	off_t i;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return die(path);
+	if (fstat(fd, &st))
+		return die("fstat");
+	map = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return die("mmap");
+	if (madvise(map, st.st_size, MADV_HUGEPAGE))
+		return die("madvise MADV_HUGEPAGE");
+	for (i = 0; i < st.st_size; i += 4096)
+		sum += map[i];
+	if (pageout && madvise(map, st.st_size, MADV_PAGEOUT))
+		return die("madvise MADV_PAGEOUT");
+	munmap(map, st.st_size);
+	return close(fd) ? die("close") : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "hugeread"))
+		return do_hugeread(argv[2], 0);
+	if (argc == 3 && !strcmp(argv[1], "hugepageout"))
+		return do_hugeread(argv[2], 1);
 	if (argc == 3 && !strcmp(argv[1], "bmap"))
 		return do_bmap(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "dio"))
@@ -180,6 +217,7 @@ int main(int argc, char **argv)
 		return do_fallocate(argv[1], argv[2], atoll(argv[3]), atoll(argv[4]));
 	fprintf(stderr, "usage: ccio punch|zero|collapse|insert FILE OFFSET LENGTH\n"
 			"       ccio dio|aio|mmapwrite FILE OFFSET SRC\n"
-			"       ccio bmap FILE\n");
+			"       ccio bmap FILE\n"
+			"       ccio hugeread|hugepageout FILE\n");
 	return 2;
 }
