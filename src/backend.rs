@@ -1190,7 +1190,7 @@ impl Drop for Inner {
             if freed.entries == 0 {
                 break;
             }
-            kernel::task::might_sleep();
+            kernel::task::cond_resched();
         }
         // The pools (now empty) and the allocator (returning its pages) are
         // dropped with the fields.
@@ -1411,7 +1411,7 @@ impl Backend {
 
     /// Drops every entry of `pool` and the pool itself. Process context, may
     /// sleep: drops [`BATCH`] entries per hold of the cache lock, and offers
-    /// to reschedule between batches (`might_sleep()`).
+    /// to reschedule between batches (`cond_resched()`).
     pub(crate) fn destroy_pool(&self, pool: u32) {
         let mut dropped = 0u64;
         loop {
@@ -1435,7 +1435,7 @@ impl Backend {
                 break;
             }
             drop(g);
-            kernel::task::might_sleep();
+            kernel::task::cond_resched();
         }
         let irq = local_interrupt_disable();
         self.counters.add(&irq, Event::Invalidates, dropped);
@@ -1728,7 +1728,7 @@ impl Backend {
     /// Sets the global memlimit (bytes), evicting down to it. Process
     /// context, may sleep: evicts [`BATCH`] entries per lock hold while far
     /// above the new limit, offering to reschedule between batches
-    /// (`might_sleep()`), then sets it.
+    /// (`cond_resched()`), then sets it.
     pub(crate) fn set_memlimit(&self, limit: u64) {
         let mut evicted = 0u64;
         loop {
@@ -1744,7 +1744,7 @@ impl Backend {
                 break;
             }
             drop(g);
-            kernel::task::might_sleep();
+            kernel::task::cond_resched();
         }
         let mut g = self.inner.lock();
         g.memlimit = limit;
@@ -1761,7 +1761,7 @@ impl Backend {
     /// least recently used entries down to it (counted in `evicted_lru`).
     /// Process context, may sleep: evicts [`BATCH`] entries per hold of the
     /// cache lock while the pool is above the new limit, offering to
-    /// reschedule between batches (`might_sleep()`), then, in the hold that
+    /// reschedule between batches (`cond_resched()`), then, in the hold that
     /// finds it at or under the limit, sets it.
     ///
     /// # Errors
@@ -1783,7 +1783,7 @@ impl Backend {
                 evicted += n as u64;
                 if n > 0 {
                     drop(g);
-                    kernel::task::might_sleep();
+                    kernel::task::cond_resched();
                     continue;
                 }
             }

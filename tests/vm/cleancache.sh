@@ -29,7 +29,7 @@ if [ ! -d "$CC" ]; then
 	fail "debugfs cleancache/ exists (kernel without CONFIG_CLEANCACHE?)"
 	exit 0
 fi
-for c in puts succ_gets failed_gets invalidates; do
+for c in puts succ_gets failed_gets invalidates declined_puts kept too_large; do
 	check "debugfs cleancache/$c" test -r "$CC/$c"
 done
 
