@@ -122,13 +122,17 @@ expect_fresh "truncate mid-page and extend" "$T" "$(md5 "$W/exp")"
 # larger. A hole punched at the start of the second folio splits it; the
 # parts that stay keep PG_mappedtodisk, so each is offered when it leaves.
 H=$ZC_DATA/cchuge
+# cold_huge: empty the page cache and compact memory, so that the next
+# MADV_HUGEPAGE read of $H gets order-9 folios; note puts and too_large.
+cold_huge() {
+	drop_caches
+	echo 1 >/proc/sys/vm/compact_memory
+	puts0=$(ccq puts)
+	big0=$(ccq too_large)
+}
 cat "$ZC_DATA"/files/* | head -c 4194304 >"$W/huge"
 cp "$W/huge" "$H"
-sync
-drop_caches
-echo 1 >/proc/sys/vm/compact_memory
-puts0=$(ccq puts)
-big0=$(ccq too_large)
+cold_huge
 check "read 4 MiB through a MADV_HUGEPAGE mapping" ccio hugeread "$H"
 drop_caches
 check_eq "drop_caches: all 1024 pages of the PMD-sized folios put, part by part" \
@@ -137,11 +141,8 @@ check_eq "drop_caches: none counted too_large" "$big0" "$(ccq too_large)"
 gets0=$(ccq succ_gets)
 check_eq "PMD-sized folios: data read back" "$(md5 "$W/huge")" "$(md5 "$H")"
 check_gt "PMD-sized folios: served from cleancache" "$(($(ccq succ_gets) - gets0))" 1000
-drop_caches
-echo 1 >/proc/sys/vm/compact_memory
+cold_huge
 check "read it through a MADV_HUGEPAGE mapping again" ccio hugeread "$H"
-puts0=$(ccq puts)
-big0=$(ccq too_large)
 check "punch hole (64 KiB at 2 MiB: the start of the second folio)" ccio punch "$H" 2097152 65536
 drop_caches
 check_eq "split folio: the 1008 pages left were all put" 1008 "$(($(ccq puts) - puts0))"
@@ -155,11 +156,7 @@ check_gt "split folio: served from cleancache" "$(($(ccq succ_gets) - gets0))" 5
 # Reclaim (here MADV_PAGEOUT) splits a PMD-sized folio whose pages could be
 # stored to 128 KiB parts before it evicts it, and each part is offered.
 cp "$W/huge" "$H"
-sync
-drop_caches
-echo 1 >/proc/sys/vm/compact_memory
-puts0=$(ccq puts)
-big0=$(ccq too_large)
+cold_huge
 check "read 4 MiB through a MADV_HUGEPAGE mapping, then MADV_PAGEOUT" ccio hugepageout "$H"
 check_eq "reclaim: no page of the PMD-sized folios counted too_large" "$big0" "$(ccq too_large)"
 check_eq "reclaim: all 1024 pages put, part by part" 1024 "$(($(ccq puts) - puts0))"
