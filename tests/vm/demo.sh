@@ -89,13 +89,15 @@ lzo_bench start
 # the frontend's sparing of declined folios).
 vmstat_count() { awk -v k="$1" '$1 == k {print $2; f = 1} END {if (!f) print 0}' /proc/vmstat; }
 inodesteal() { echo $(($(vmstat_count pginodesteal) + $(vmstat_count kswapd_inodesteal))); }
+# folio_splits: large folios split so far, of every size (mTHP stats).
+folio_splits() { cat /sys/kernel/mm/transparent_hugepage/hugepages-*/stats/split 2>/dev/null | awk '{n += $1} END {print n + 0}'; }
 
 # run_pass PHASE NAME WS CMD...: run one zc_reread pass, print its figures with
 # the disk traffic and zcache counters over the pass.
 run_pass() {
-	local phase=$1 name=$2 ws=$3 out rc s0 s1 h0 g0 p0 e0 i0 r0 es0 a0 k0 is0 ps0 pd0 t0 t1
+	local phase=$1 name=$2 ws=$3 out rc s0 s1 h0 g0 p0 e0 i0 r0 es0 a0 k0 tl0 sp0 is0 ps0 pd0 t0 t1
 	shift 3
-	s0=$(disk_rd) q0=$(disk_ios) h0=$(zq hits) g0=$(zq gets) p0=$(zq puts) e0=$(zq evicted_lru) k0=$(ccq kept)
+	s0=$(disk_rd) q0=$(disk_ios) h0=$(zq hits) g0=$(zq gets) p0=$(zq puts) e0=$(zq evicted_lru) k0=$(ccq kept) tl0=$(ccq too_large) sp0=$(folio_splits)
 	i0=$(zq invalidates) r0=$(zq rejected_incompressible) es0=$(zq evicted_shrinker) a0=$(zq alloc_failures)
 	is0=$(inodesteal) ps0=$(vmstat_count pgsteal_kswapd) pd0=$(vmstat_count pgsteal_direct)
 	t0=$(awk '{print $1}' /proc/uptime)
@@ -103,7 +105,7 @@ run_pass() {
 	rc=$?
 	t1=$(awk '{print $1}' /proc/uptime)
 	s1=$(disk_rd) q1=$(disk_ios)
-	info "R pass phase=$phase name=$name ws=$ws $out disk_kb=$(((s1 - s0) / 2)) disk_ios=$((q1 - q0)) hits=$(($(zq hits) - h0)) gets=$(($(zq gets) - g0)) puts=$(($(zq puts) - p0)) evicted_lru=$(($(zq evicted_lru) - e0)) evicted_shrinker=$(($(zq evicted_shrinker) - es0)) alloc_failures=$(($(zq alloc_failures) - a0)) invalidates=$(($(zq invalidates) - i0)) rejected=$(($(zq rejected_incompressible) - r0)) kept=$(($(ccq kept) - k0)) stored=$(zq pages_stored) zero=$(zq zero_pages) orig=$(zq orig_data_size) compr=$(zq compr_data_size) mem_used=$(zq mem_used_total) cached_kb=$(meminfo Cached) free_kb=$(meminfo MemFree) inodesteal=$(($(inodesteal) - is0)) pgsteal=$(($(vmstat_count pgsteal_kswapd) + $(vmstat_count pgsteal_direct) - ps0 - pd0)) elapsed=$t0-$t1"
+	info "R pass phase=$phase name=$name ws=$ws $out disk_kb=$(((s1 - s0) / 2)) disk_ios=$((q1 - q0)) hits=$(($(zq hits) - h0)) gets=$(($(zq gets) - g0)) puts=$(($(zq puts) - p0)) evicted_lru=$(($(zq evicted_lru) - e0)) evicted_shrinker=$(($(zq evicted_shrinker) - es0)) alloc_failures=$(($(zq alloc_failures) - a0)) invalidates=$(($(zq invalidates) - i0)) rejected=$(($(zq rejected_incompressible) - r0)) kept=$(($(ccq kept) - k0)) too_large=$(($(ccq too_large) - tl0)) splits=$(($(folio_splits) - sp0)) stored=$(zq pages_stored) zero=$(zq zero_pages) orig=$(zq orig_data_size) compr=$(zq compr_data_size) mem_used=$(zq mem_used_total) cached_kb=$(meminfo Cached) free_kb=$(meminfo MemFree) inodesteal=$(($(inodesteal) - is0)) pgsteal=$(($(vmstat_count pgsteal_kswapd) + $(vmstat_count pgsteal_direct) - ps0 - pd0)) elapsed=$t0-$t1"
 	check "$phase $name: every byte read back matches the source" test "$rc" = 0
 }
 
