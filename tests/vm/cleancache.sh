@@ -142,7 +142,13 @@ gets0=$(ccq succ_gets)
 check_eq "PMD-sized folios: data read back" "$(md5 "$W/huge")" "$(md5 "$H")"
 check_gt "PMD-sized folios: served from cleancache" "$(($(ccq succ_gets) - gets0))" 1000
 cold_huge
+gets0=$(ccq succ_gets)
 check "read it through a MADV_HUGEPAGE mapping again" ccio hugeread "$H"
+thp_kb=$(awk '/^FileHugePages:/ { print $2 }' /proc/meminfo)
+info "FileHugePages after the read: $thp_kb kB"
+check_gt "the read made PMD-sized folios (FileHugePages)" "$thp_kb" 2047
+check_eq "PMD-sized folios filled from cleancache, 32 pages per batch" \
+	1024 "$(($(ccq succ_gets) - gets0))"
 check "punch hole (64 KiB at 2 MiB: the start of the second folio)" ccio punch "$H" 2097152 65536
 drop_caches
 check_eq "split folio: the 1008 pages left were all put" 1008 "$(($(ccq puts) - puts0))"
@@ -163,6 +169,34 @@ check_eq "reclaim: all 1024 pages put, part by part" 1024 "$(($(ccq puts) - puts
 gets0=$(ccq succ_gets)
 check_eq "reclaim: data read back" "$(md5 "$W/huge")" "$(md5 "$H")"
 check_gt "reclaim: served from cleancache" "$(($(ccq succ_gets) - gets0))" 1000
+
+# A get that misses inside a PMD-sized folio puts back the pages it took,
+# 32 at a time, and the folio is read from disk. The backend has room for
+# 300 pages: drop_caches stores pages 0 to 299 of the file (in page index
+# order), and the get of the first folio misses at page 300.
+check "rmmod ccbackend (reloaded with room for 300 pages)" rmmod ccbackend
+drop_caches
+check "insmod ccbackend max_pages=300" load ccbackend max_pages=300
+cat "$H" >/dev/null
+drop_caches
+check_eq "partial get: pages 0 to 299 stored" 300 "$(be stored_pages)"
+cold_huge
+gets0=$(ccq succ_gets)
+failed0=$(ccq failed_gets)
+hits0=$(be hits)
+bputs0=$(be puts)
+check "partial get: read through a MADV_HUGEPAGE mapping" ccio hugeread "$H"
+check_gt "partial get: the read made PMD-sized folios (FileHugePages)" \
+	"$(awk '/^FileHugePages:/ { print $2 }' /proc/meminfo)" 2047
+check_eq "partial get: no folio filled from cleancache" "$gets0" "$(ccq succ_gets)"
+check_eq "partial get: both folios counted failed" 1024 "$(($(ccq failed_gets) - failed0))"
+check_eq "partial get: the backend served 300 pages" 300 "$(($(be hits) - hits0))"
+check_eq "partial get: the 300 pages were put back" 300 "$(($(be puts) - bputs0))"
+check_eq "partial get: the backend holds them again" 300 "$(be stored_pages)"
+check_eq "partial get: data read back" "$(md5 "$W/huge")" "$(md5 "$H")"
+check "rmmod ccbackend (room for 300 pages)" rmmod ccbackend
+check "insmod ccbackend max_pages=32768 again" load ccbackend max_pages=32768
+check_eq "one pool again" 1 "$(be pools)"
 rm -f "$H"
 
 # --- fallocate modes --------------------------------------------------------------
