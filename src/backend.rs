@@ -1467,13 +1467,13 @@ impl Backend {
                     self.counters.inc(irq, Event::AllocFailures);
                     return false;
                 };
-                let copied = match inner.store.zalloc.map_mut(h) {
-                    Some(mut chunk) if chunk.len() == data.len() => {
-                        chunk.copy_from_slice(data);
-                        true
+                let copied = inner.store.zalloc.with_chunk_mut(h, |chunk| {
+                    if chunk.len() != data.len() {
+                        return false;
                     }
-                    _ => false,
-                };
+                    chunk.copy_from_slice(data);
+                    true
+                }) == Some(true);
                 if !copied {
                     let _ = inner.store.zalloc.free(h);
                     inner.drop_key(&key);
@@ -1646,15 +1646,16 @@ impl Backend {
                 page.with_mut(|dst| dst.fill(0));
                 true
             }
-            Some(h) => match inner.store.zalloc.map(h) {
-                Some(chunk) => page.with_mut(|dst| {
-                    let start = self.counters.start_within(start);
-                    let res = lzo_rs::decompress_safe(&chunk, dst);
-                    self.counters.stop(irq, Timed::Decompress, start);
-                    matches!(res, Ok(n) if n == PAGE_SIZE)
-                }),
-                None => false,
-            },
+            Some(h) => {
+                inner.store.zalloc.with_chunk(h, |chunk| {
+                    page.with_mut(|dst| {
+                        let start = self.counters.start_within(start);
+                        let res = lzo_rs::decompress_safe(chunk, dst);
+                        self.counters.stop(irq, Timed::Decompress, start);
+                        matches!(res, Ok(n) if n == PAGE_SIZE)
+                    })
+                }) == Some(true)
+            }
         };
         // SAFETY: As above.
         unsafe { inner.store.release(entry) };
@@ -1726,43 +1727,59 @@ impl Backend {
     }
 
     /// Sets the global memlimit (bytes), evicting down to it. Process
-    /// context, may sleep: evicts [`BATCH`] entries per lock hold while far
-    /// above the new limit, offering to reschedule between batches
-    /// (`cond_resched()`), then sets it.
+    /// context, may sleep.
+    ///
+    /// First the least recently used entries are evicted until the bytes
+    /// charged are at or under `limit`: at most [`BATCH`] per hold of the
+    /// cache lock, and no more than that takes, offering to reschedule
+    /// between holds (`cond_resched()`). In the hold that finds the charge
+    /// under it, the limit is set. If the allocator's pages
+    /// (`mem_used_total`) are still above it, they are brought down to the
+    /// low watermark as a put does ([`Inner::enforce_pages`]: compacting
+    /// first, at most [`BATCH`] chunk victims per hold). Evictions count in
+    /// `evicted_lru`.
     pub(crate) fn set_memlimit(&self, limit: u64) {
         let mut evicted = 0u64;
         loop {
             let mut g = self.inner.lock();
-            if g.cache.used() <= limit && g.store.mem_used() <= limit {
-                break;
-            }
             let Inner { cache, store, .. } = &mut *g;
             // SAFETY: The cache hands each victim back once, owned by us.
-            let freed = cache.shrink(BATCH, |v| unsafe { store.evict(v) });
+            let freed = cache.shrink_to(limit, BATCH, |v| unsafe { store.evict(v) });
             evicted += freed.entries as u64;
-            if freed.entries < BATCH {
+            if freed.entries == BATCH {
+                drop(g);
+                kernel::task::cond_resched();
+                continue;
+            }
+            // At or under `limit` in this hold (or empty): setting it evicts
+            // nothing more.
+            g.memlimit = limit;
+            let Inner { cache, store, .. } = &mut *g;
+            // SAFETY: The cache hands each victim back once, owned by us.
+            let freed = cache.set_limit(limit, |v| unsafe { store.evict(v) });
+            evicted += freed.entries as u64;
+            let before = g.store.mem_used();
+            let n = g.enforce_pages();
+            evicted += n;
+            // Done when under the limit, or when a hold made no progress
+            // (nothing left to evict, nothing compacted).
+            if g.store.mem_used() <= limit || (n == 0 && g.store.mem_used() >= before) {
                 break;
             }
             drop(g);
             kernel::task::cond_resched();
         }
-        let mut g = self.inner.lock();
-        g.memlimit = limit;
-        let Inner { cache, store, .. } = &mut *g;
-        // SAFETY: The cache hands each victim back once, owned by us.
-        let freed = cache.set_limit(limit, |v| unsafe { store.evict(v) });
-        evicted += freed.entries as u64 + g.enforce_pages_fully();
-        drop(g);
         let irq = local_interrupt_disable();
         self.counters.add(&irq, Event::EvictedLru, evicted);
     }
 
     /// Sets the memlimit (bytes charged) of `pool`, evicting the pool's
     /// least recently used entries down to it (counted in `evicted_lru`).
-    /// Process context, may sleep: evicts [`BATCH`] entries per hold of the
-    /// cache lock while the pool is above the new limit, offering to
-    /// reschedule between batches (`cond_resched()`), then, in the hold that
-    /// finds it at or under the limit, sets it.
+    /// Process context, may sleep: evicts until the pool's charge is at or
+    /// under the new limit, at most [`BATCH`] entries per hold of the cache
+    /// lock (and no more than that takes), offering to reschedule between
+    /// holds (`cond_resched()`); in the hold that finds the pool at or under
+    /// the limit, sets it.
     ///
     /// # Errors
     ///
@@ -1773,23 +1790,20 @@ impl Backend {
         let res = loop {
             let mut g = self.inner.lock();
             let Inner { cache, store, .. } = &mut *g;
-            let Some(used) = cache.pool(pool).map(Lru::used) else {
+            // SAFETY: The cache hands each victim back once, owned by us.
+            let Some(freed) =
+                cache.shrink_pool_to(pool, limit, BATCH, |v| unsafe { store.evict(v) })
+            else {
                 break Err(ENOENT);
             };
-            if used > limit {
-                // SAFETY: The cache hands each victim back once, owned by us.
-                let freed = cache.shrink_pool(pool, BATCH, |v| unsafe { store.evict(v) });
-                let n = freed.map_or(0, |f| f.entries);
-                evicted += n as u64;
-                if n > 0 {
-                    drop(g);
-                    kernel::task::cond_resched();
-                    continue;
-                }
+            evicted += freed.entries as u64;
+            if freed.entries == BATCH {
+                drop(g);
+                kernel::task::cond_resched();
+                continue;
             }
             // At or under `limit` (or empty) in this lock hold, so setting
-            // the limit evicts nothing more; puts that came between two
-            // batches have been evicted by the batches after them.
+            // the limit evicts nothing more.
             // SAFETY: The cache hands each victim back once, owned by us.
             let freed = cache.set_pool_limit(pool, limit, |v| unsafe { store.evict(v) });
             break match freed {
@@ -1994,20 +2008,6 @@ impl Backend {
         self.counters.add(&irq, Event::EvictedShrinker, evicted);
         drop(irq);
         start.saturating_sub(self.reclaimable_pages())
-    }
-}
-
-impl Inner {
-    /// [`Inner::enforce_pages`] repeated until under the watermark or empty.
-    fn enforce_pages_fully(&mut self) -> u64 {
-        let mut total = 0;
-        loop {
-            let n = self.enforce_pages();
-            total += n;
-            if n == 0 || self.store.mem_used() <= self.memlimit {
-                return total;
-            }
-        }
     }
 }
 
@@ -2230,6 +2230,40 @@ mod tests {
         // Lowering the limit evicts down to it.
         b.set_memlimit(8192);
         assert!(b.gauges().mem_used <= 8192);
+        Ok(())
+    }
+
+    /// Lowering a memlimit just under the bytes charged evicts about what
+    /// it takes, not a whole batch: the pool limit exactly one entry, the
+    /// global one at most down to its watermark.
+    #[test]
+    fn lowered_memlimit_evicts_no_more_than_needed() -> Result {
+        let (b, pool) = backend(1 << 30)?;
+        let mut src = page()?;
+        for i in 0..1000 {
+            fill_text(&mut src, i as u64 + 1);
+            assert!(b.put(key(pool, 1, i), &src));
+        }
+        let pool_used = || b.inner.lock().cache.pool(pool).map(Lru::used);
+        let before = pool_used().unwrap_or(0);
+        b.set_pool_memlimit(pool, before - 1)?;
+        assert_eq!(b.counters.sum(Event::EvictedLru), 1);
+        assert_eq!(b.gauges().pages_stored, 999);
+        assert!(pool_used().is_some_and(|u| u < before));
+        // The oldest page went.
+        let mut dst = page()?;
+        assert!(!b.get(key(pool, 1, 0), &mut *dst));
+        assert!(b.get(key(pool, 1, 1), &mut *dst));
+        let charged = b.inner.lock().cache.used();
+        let limit = charged.min(b.gauges().mem_used) - 1;
+        b.set_memlimit(limit);
+        let g = b.gauges();
+        assert!(g.mem_used <= limit && b.inner.lock().cache.used() <= limit);
+        // Down to the watermark (99%: about 10 of 998 entries), plus the
+        // gap between the bytes charged and the allocator's pages; a whole
+        // batch would be 256.
+        let evicted = b.counters.sum(Event::EvictedLru) - 1;
+        assert!(evicted > 0 && evicted < BATCH as u64 / 4);
         Ok(())
     }
 

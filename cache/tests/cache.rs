@@ -652,3 +652,32 @@ fn cost_the_entry_cannot_record_is_too_large() {
     }
     assert_eq!((lru.count(), lru.used()), (0, 0));
 }
+
+/// `Lru::insert` checks that the entry can record its cost before it
+/// evicts anything: a cost under the limit but over what a 16-bit record
+/// holds fails with nothing evicted.
+#[test]
+fn insert_of_a_cost_the_entry_cannot_record_evicts_nothing() {
+    let mut lru: Lru<Narrow, GLOBAL_LRU> = Lru::new(100_000, Watermark::NONE);
+    let narrow = || Narrow {
+        lru: bounded_cache::LruLink::new(),
+        cost: bounded_cache::ChargeCell::new(0),
+    };
+    let (mut a, mut b) = (narrow(), narrow());
+    let (pa, pb) = (NonNull::from(&mut a), NonNull::from(&mut b));
+    let mut evicted = 0;
+    // SAFETY: `a` and `b` outlive every use of `lru` below, and `a` is
+    // removed before the end.
+    unsafe {
+        assert_eq!(lru.insert(pa, 60_000, |_| evicted += 1), Ok(()));
+        // Fits under the limit only after evicting `a`, and is over
+        // `u16::MAX`.
+        assert_eq!(
+            lru.insert(pb, 70_000, |_| evicted += 1),
+            Err(InsertError::TooLarge)
+        );
+        assert_eq!((evicted, lru.count(), lru.used()), (0, 1, 60_000));
+        assert!(!pb.as_ref().lru.is_linked());
+        assert_eq!(lru.remove(pa), Some(60_000));
+    }
+}

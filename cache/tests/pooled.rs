@@ -300,6 +300,62 @@ fn shrink_newest_evicts_globally_hottest_first() {
     assert_eq!(t.live(), 0);
 }
 
+/// `shrink_to` and `shrink_pool_to` evict coldest first, stop as soon as
+/// the usage is at or under the target, and never more than `nr_to_scan`
+/// entries per call.
+#[test]
+fn shrink_to_evicts_no_more_than_needed() {
+    let t = Tracker::default();
+    let mut ret = Returned::default();
+    let mut c = cache(1000, 1000);
+    for n in 0..4 {
+        for p in 0..3 {
+            put(&mut c, &t, &mut ret, (p, n), 10);
+        }
+    }
+    assert_eq!(c.used(), 120);
+    // At the target already: nothing.
+    assert_eq!(c.shrink_to(120, 100, ret.evict()), Freed::default());
+    // 1 unit over: one entry, though 100 were allowed.
+    assert_eq!(
+        c.shrink_to(119, 100, ret.evict()),
+        Freed {
+            entries: 1,
+            cost: 10
+        }
+    );
+    assert_eq!(ret.drain(), [(0, 0)]);
+    // 50 over, at most 3 per call: 3, then the 2 still needed.
+    assert_eq!(c.shrink_to(60, 3, ret.evict()).entries, 3);
+    assert_eq!(c.shrink_to(60, 3, ret.evict()).entries, 2);
+    assert_eq!(ret.drain(), [(1, 0), (2, 0), (0, 1), (1, 1), (2, 1)]);
+    assert_eq!(c.used(), 60);
+    assert_eq!(c.shrink_to(60, 3, ret.evict()).entries, 0);
+    check(&c);
+    // A pool: pool 1 holds (1, 2) and (1, 3); to 15 takes its coldest only.
+    assert_eq!(
+        c.shrink_pool_to(1, 15, 100, ret.evict()),
+        Some(Freed {
+            entries: 1,
+            cost: 10
+        })
+    );
+    assert_eq!(ret.drain(), [(1, 2)]);
+    assert_eq!(
+        c.shrink_pool_to(1, 15, 100, ret.evict()),
+        Some(Freed::default())
+    );
+    assert_eq!(
+        c.shrink_pool_to(1, 0, 100, ret.evict()).map(|f| f.entries),
+        Some(1)
+    );
+    assert_eq!(c.shrink_pool_to(7, 0, 100, ret.evict()), None);
+    assert_eq!(global_keys(&c), [(0, 2), (2, 2), (0, 3), (2, 3)]);
+    check(&c);
+    c.clear(ret.evict());
+    assert_eq!(t.live(), 0);
+}
+
 /// The global order is a merge of the pool lists by stamp, and the test
 /// entries keep 16 bits of stamp: 200000 inserts wrap the clock three times,
 /// and global eviction stays exactly least recently used (here FIFO, with a
@@ -332,4 +388,115 @@ fn global_order_survives_stamp_wraparound() {
     }
     c.clear(ret.evict());
     assert_eq!(t.live(), 0);
+}
+
+/// `PooledCache::insert` checks that the entry can record its cost before
+/// it replaces or evicts anything: replacing a key with a cost over what a
+/// 16-bit record holds fails, and the old entry and its neighbour stay.
+#[test]
+fn insert_of_a_cost_the_entry_cannot_record_changes_nothing() {
+    use bounded_cache::{
+        ChargeCell, HasLruLink, Index, LruCharge, LruLink, LruStamp, PooledIndex, POOL_LRU,
+    };
+    use std::cell::Cell;
+    use std::collections::BTreeMap;
+    use std::ptr::NonNull;
+
+    struct N {
+        link: LruLink,
+        cost: ChargeCell<u16>,
+        stamp: Cell<u64>,
+        key: u64,
+    }
+    impl LruCharge for N {
+        fn charged(&self) -> u64 {
+            self.cost.get()
+        }
+        fn set_charged(&self, cost: u64) -> bool {
+            self.cost.set(cost)
+        }
+    }
+    impl LruStamp for N {
+        const STAMP_BITS: u32 = 64;
+        fn stamp(&self) -> u64 {
+            self.stamp.get()
+        }
+        fn set_stamp(&self, stamp: u64) {
+            self.stamp.set(stamp)
+        }
+    }
+    // SAFETY: `OFFSET` is the offset of the `LruLink` field `link`.
+    unsafe impl HasLruLink<POOL_LRU> for N {
+        const OFFSET: usize = core::mem::offset_of!(N, link);
+    }
+    /// One pool, always there, and a map.
+    struct OnePool {
+        map: BTreeMap<u64, NonNull<N>>,
+        lru: Lru<N, POOL_LRU>,
+    }
+    // SAFETY: A map from each entry's own key to the entry.
+    unsafe impl Index for OnePool {
+        type Key = u64;
+        type Entry = N;
+        type Error = ();
+        fn key_of(&self, e: &N) -> u64 {
+            e.key
+        }
+        fn get(&self, k: &u64) -> Option<NonNull<N>> {
+            self.map.get(k).copied()
+        }
+        fn insert(&mut self, k: &u64, e: NonNull<N>) -> Result<Option<NonNull<N>>, ()> {
+            Ok(self.map.insert(*k, e))
+        }
+        fn remove(&mut self, k: &u64) -> Option<NonNull<N>> {
+            self.map.remove(k)
+        }
+    }
+    // SAFETY: One pool, never removed.
+    unsafe impl PooledIndex for OnePool {
+        type Pool = ();
+        fn pool_of(&self, _: &N) {}
+        fn pool_lru(&self, (): ()) -> Option<&Lru<N, POOL_LRU>> {
+            Some(&self.lru)
+        }
+        fn pool_lru_mut(&mut self, (): ()) -> Option<&mut Lru<N, POOL_LRU>> {
+            Some(&mut self.lru)
+        }
+        fn pools(&self) -> impl Iterator<Item = ((), &Lru<N, POOL_LRU>)> + '_ {
+            core::iter::once(((), &self.lru))
+        }
+    }
+
+    let n = |key| N {
+        link: LruLink::new(),
+        cost: ChargeCell::new(0),
+        stamp: Cell::new(0),
+        key,
+    };
+    let (mut a, mut b, mut a2) = (n(1), n(2), n(1));
+    let index = OnePool {
+        map: BTreeMap::new(),
+        lru: Lru::new(1 << 20, Watermark::NONE),
+    };
+    let mut c = PooledCache::new(index, 100_000, Watermark::NONE);
+    let mut handed_back = 0;
+    // SAFETY: The entries outlive every use of `c`, which is cleared before
+    // the end.
+    unsafe {
+        assert_eq!(
+            c.insert(&1, NonNull::from(&mut a), 30_000, |_| handed_back += 1),
+            Ok(None)
+        );
+        assert_eq!(
+            c.insert(&2, NonNull::from(&mut b), 30_000, |_| handed_back += 1),
+            Ok(None)
+        );
+        // Under both limits once room is made, and over `u16::MAX`.
+        let r = c.insert(&1, NonNull::from(&mut a2), 70_000, |_| handed_back += 1);
+        assert_eq!(r, Err(InsertError::TooLarge));
+    }
+    assert_eq!((handed_back, c.count(), c.used()), (0, 2, 60_000));
+    assert_eq!(c.peek(&1).map(|e| e.cost.get()), Some(30_000));
+    assert!(!a2.link.is_linked());
+    assert_eq!(c.clear(|_| handed_back += 1).entries, 2);
 }

@@ -4,7 +4,7 @@
 
 use core::ptr::NonNull;
 
-use super::link::HasLruLink;
+use super::link::{HasLruLink, LruCharge};
 use super::lru::{Lru, Watermark};
 use super::{Freed, InsertError, GLOBAL_LRU};
 
@@ -214,8 +214,15 @@ impl<I: Index<Entry: HasLruLink<GLOBAL_LRU>>> Cache<I> {
         if cost > self.lru.limit() {
             return Err(InsertError::TooLarge);
         }
-        // Index first: it is the only step that can fail, and it must fail
-        // before anything has been changed.
+        // An entry that cannot record `cost` would fail in `push_hot`, after
+        // the old entry and the victims are gone: check it first. It is not
+        // linked, so the record is ours to write.
+        // SAFETY: As above.
+        if !unsafe { entry.as_ref() }.set_charged(cost) {
+            return Err(InsertError::TooLarge);
+        }
+        // Index next: it is the only step left that can fail, and it must
+        // fail before anything has been changed.
         let old = self.index.insert(key, entry).map_err(InsertError::Index)?;
         if let Some(old) = old {
             // SAFETY: `old` was stored, so by the type invariant it is valid

@@ -173,7 +173,12 @@ impl<T: Copy + core::fmt::Debug> core::fmt::Debug for ChargeCell<T> {
 ///
 /// `OFFSET` must be the byte offset, within `Self`, of a field of type
 /// [`LruLink`], and each `ID` implemented for a type must name a different
-/// field. The easy way to get this right:
+/// field. An implementation must not override [`HasLruLink::lru_link`]:
+/// the LRU code relies on it returning exactly that field (its `is_linked()`
+/// checks guard the list operations). An entry on several LRUs has one cost
+/// record ([`LruCharge`]) for all of them: it must be charged the same cost
+/// on each, and those LRUs must be used under one lock (one thread at a
+/// time). The easy way to get this right:
 ///
 /// ```
 /// use bounded_cache::{ChargeCell, HasLruLink, LruCharge, LruLink, GLOBAL_LRU};
@@ -202,7 +207,8 @@ pub unsafe trait HasLruLink<const ID: u64 = 0>: LruCharge + Sized {
     /// Byte offset of the `LruLink` field for LRU `ID` within `Self`.
     const OFFSET: usize;
 
-    /// Returns the link for LRU `ID` of `this`. O(1), any context.
+    /// Returns the link for LRU `ID` of `this`. O(1), any context. Not to
+    /// be overridden (see the trait's safety section).
     #[inline]
     fn lru_link(this: &Self) -> &LruLink {
         let base: *const Self = this;

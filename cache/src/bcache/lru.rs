@@ -279,7 +279,10 @@ pub struct Lru<E: HasLruLink<ID>, const ID: u64 = 0> {
 // `Lru`, under the caller's exclusive access. Moving the `Lru` to another
 // thread moves that access with it, which is sound when `E` itself may be
 // moved between threads. `Lru` is deliberately not `Sync`: `&Lru` gives out
-// `&E` (through `iter`/`peek_cold`) and entries hold `Cell`s.
+// `&E` (through `iter`/`peek_cold`) and entries hold `Cell`s. An entry on two
+// `Lru`s (two `ID`s) shares its cost record between them; `HasLruLink`'s
+// safety section requires those `Lru`s to be used under one lock, so they
+// are never used from two threads at once.
 unsafe impl<E: HasLruLink<ID> + Send, const ID: u64> Send for Lru<E, ID> {}
 
 impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
@@ -551,6 +554,13 @@ impl<E: HasLruLink<ID>, const ID: u64> Lru<E, ID> {
             return Err(InsertError::Linked);
         }
         if cost > self.budget.limit() {
+            return Err(InsertError::TooLarge);
+        }
+        // Before anything is evicted: an entry that cannot record `cost`
+        // must fail with nothing changed. Not linked on this `ID`, so the
+        // record is the caller's to write.
+        // SAFETY: As above.
+        if !unsafe { entry.as_ref() }.set_charged(cost) {
             return Err(InsertError::TooLarge);
         }
         self.make_room(cost, evict);

@@ -5,7 +5,7 @@
 use core::ptr::NonNull;
 
 use super::cache::Index;
-use super::link::{HasLruLink, LruStamp};
+use super::link::{HasLruLink, LruCharge, LruStamp};
 use super::lru::{Budget, Lru, Watermark};
 use super::{Freed, InsertError, POOL_LRU};
 
@@ -274,8 +274,14 @@ impl<I: PooledIndex> PooledCache<I> {
         if self.global.checked_charge(cost).is_none() {
             return Err(InsertError::TooLarge);
         }
-        // Index first: it is the only step that can fail, and it must fail
-        // before anything has been changed.
+        // And what `link` would refuse after the old entry and the victims
+        // are gone: an entry that cannot record `cost`. It is not linked, so
+        // the record is ours to write.
+        if !entry_ref.set_charged(cost) {
+            return Err(InsertError::TooLarge);
+        }
+        // Index next: it is the only step left that can fail, and it must
+        // fail before anything has been changed.
         let old = self.index.insert(key, entry).map_err(InsertError::Index)?;
         if let Some(old) = old {
             // SAFETY: `old` was stored, so by the type invariant it is valid,
@@ -306,8 +312,10 @@ impl<I: PooledIndex> PooledCache<I> {
         }
 
         // SAFETY: Forwarded from the caller's contract; the link was checked
-        // to be unlinked, and room was made for `cost` at both levels. This only fails if `evict` broke its contract and linked
-        // `entry`, or if the index broke its contract and lost the pool.
+        // to be unlinked, to record `cost`, and room was made for `cost` at
+        // both levels. This only fails if `evict` broke its contract and
+        // linked `entry`, or if the index broke its contract and lost the
+        // pool.
         if let Err(err) = unsafe { self.link(pool, entry, cost) } {
             // Keep the invariant: nothing stored that is not on an LRU. The
             // old entry has left the cache, so hand it over like a victim.
@@ -407,6 +415,55 @@ impl<I: PooledIndex> PooledCache<I> {
             evict(victim);
         }
         freed
+    }
+
+    /// Evicts the globally coldest entries, whatever their pool, through
+    /// `evict` (as for [`PooledCache::insert`]) while the global usage is
+    /// above `target` (cost units), but at most `nr_to_scan` of them: a
+    /// lowered limit is reached in bounded steps, and no step evicts more
+    /// than it needs. Changes no limit.
+    ///
+    /// Returns the number and total cost of the evicted entries; fewer than
+    /// `nr_to_scan` entries means the usage is now at or under `target` (or
+    /// the cache is empty).
+    pub fn shrink_to(
+        &mut self,
+        target: u64,
+        nr_to_scan: usize,
+        mut evict: impl FnMut(NonNull<I::Entry>),
+    ) -> Freed {
+        let mut freed = Freed::default();
+        while freed.entries < nr_to_scan && self.global.used() > target {
+            let Some((victim, cost)) = self.evict_global_cold() else {
+                break;
+            };
+            freed.add(cost);
+            evict(victim);
+        }
+        freed
+    }
+
+    /// As [`PooledCache::shrink_to`], for the coldest entries of `pool`
+    /// while the pool's usage is above `target`.
+    ///
+    /// Returns the number and total cost of the evicted entries, or `None`
+    /// if there is no such pool.
+    pub fn shrink_pool_to(
+        &mut self,
+        pool: I::Pool,
+        target: u64,
+        nr_to_scan: usize,
+        mut evict: impl FnMut(NonNull<I::Entry>),
+    ) -> Option<Freed> {
+        let mut freed = Freed::default();
+        while freed.entries < nr_to_scan && self.index.pool_lru(pool)?.used() > target {
+            let Some((victim, cost)) = self.evict_pool_cold(pool) else {
+                break;
+            };
+            freed.add(cost);
+            evict(victim);
+        }
+        Some(freed)
     }
 
     /// Evicts up to `nr_to_scan` of the globally hottest (newest) entries,
