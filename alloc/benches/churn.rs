@@ -106,15 +106,21 @@ impl Alloc for Z<'_> {
         self.z.free(h).expect("free");
     }
     fn write_stamp(&mut self, h: Handle, stamp: u64) {
-        let mut c = self.z.map_mut(h).expect("map_mut");
-        let n = c.len().min(8);
-        c[..n].copy_from_slice(&stamp.to_le_bytes()[..n]);
+        self.z
+            .with_chunk_mut(h, |c| {
+                let n = c.len().min(8);
+                c[..n].copy_from_slice(&stamp.to_le_bytes()[..n]);
+            })
+            .expect("with_chunk_mut");
     }
     fn read_stamp(&self, h: Handle) -> u64 {
-        let c = self.z.map(h).expect("map");
         let mut b = [0u8; 8];
-        let n = c.len().min(8);
-        b[..n].copy_from_slice(&c[..n]);
+        self.z
+            .with_chunk(h, |c| {
+                let n = c.len().min(8);
+                b[..n].copy_from_slice(&c[..n]);
+            })
+            .expect("with_chunk");
         u64::from_le_bytes(b)
     }
     fn pages(&self) -> usize {

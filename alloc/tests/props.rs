@@ -64,11 +64,16 @@ fn check_all(
     prop_assert_eq!(s.pages, heap.outstanding());
     prop_assert_eq!(heap.mapped(), 0);
     for &(h, size, seed) in live {
-        let c = z
-            .map(h)
+        let (len, ok) = z
+            .with_chunk(h, |c| {
+                (
+                    c.len(),
+                    c.iter().enumerate().all(|(i, b)| *b == pattern(seed, i)),
+                )
+            })
             .ok_or_else(|| TestCaseError::fail("live chunk unmapped"))?;
-        prop_assert_eq!(c.len(), size);
-        prop_assert!(c.iter().enumerate().all(|(i, b)| *b == pattern(seed, i)));
+        prop_assert_eq!(len, size);
+        prop_assert!(ok);
     }
     Ok(())
 }
@@ -92,11 +97,12 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         prop_assert!((1..=MAX_ALLOC_SIZE).contains(&size));
                         prop_assert_eq!(z.size(h), Some(size));
                         let seed = n as u32;
-                        let mut c = z.map_mut(h).ok_or_else(|| TestCaseError::fail("map_mut"))?;
-                        for (i, b) in c.iter_mut().enumerate() {
-                            *b = pattern(seed, i);
-                        }
-                        drop(c);
+                        z.with_chunk_mut(h, |c| {
+                            for (i, b) in c.iter_mut().enumerate() {
+                                *b = pattern(seed, i);
+                            }
+                        })
+                        .ok_or_else(|| TestCaseError::fail("with_chunk_mut"))?;
                         live.push((h, size, seed));
                     }
                     Err(Error::InvalidSize) => {

@@ -21,22 +21,26 @@ mod support;
 use support::HeapPages;
 
 fn fill(z: &mut Zalloc<&HeapPages>, h: Handle, seed: u8) {
-    let mut c = z.map_mut(h).expect("map_mut of a live chunk");
-    for (i, b) in c.iter_mut().enumerate() {
-        *b = seed.wrapping_add((i as u8).wrapping_mul(7));
-    }
+    z.with_chunk_mut(h, |c| {
+        for (i, b) in c.iter_mut().enumerate() {
+            *b = seed.wrapping_add((i as u8).wrapping_mul(7));
+        }
+    })
+    .expect("with_chunk_mut of a live chunk");
 }
 
 fn check(z: &Zalloc<&HeapPages>, h: Handle, seed: u8, size: usize) {
-    let c = z.map(h).expect("map of a live chunk");
-    assert_eq!(c.len(), size);
-    for (i, b) in c.iter().enumerate() {
-        assert_eq!(
-            *b,
-            seed.wrapping_add((i as u8).wrapping_mul(7)),
-            "chunk corrupted"
-        );
-    }
+    z.with_chunk(h, |c| {
+        assert_eq!(c.len(), size);
+        for (i, b) in c.iter().enumerate() {
+            assert_eq!(
+                *b,
+                seed.wrapping_add((i as u8).wrapping_mul(7)),
+                "chunk corrupted"
+            );
+        }
+    })
+    .expect("with_chunk of a live chunk");
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -89,7 +93,7 @@ fuzz_target!(|data: &[u8]| {
                     None => Handle::from_raw(arg as u32 + 1).expect("non-zero"),
                 };
                 if !live.iter().any(|e| e.0 == h) {
-                    assert!(z.map(h).is_none());
+                    assert!(z.with_chunk(h, |_| ()).is_none());
                     assert_eq!(z.free(h), Err(zalloc::Error::InvalidHandle));
                 }
                 z.verify().expect("verify");

@@ -14,8 +14,10 @@
 //! bytes inside order-0 pages obtained from a [`PageProvider`] (kernel:
 //! `alloc_page(GFP_NOWAIT)` and `kmap_local_page()`; userspace: aligned
 //! heap allocations).  Callers get an opaque [`Handle`], never a pointer,
-//! and reach the bytes through [`Zalloc::map`]/[`Zalloc::map_mut`] guards
-//! that follow `kmap_local` rules.  Because every access goes through the
+//! and reach the bytes through [`Zalloc::with_chunk`] and
+//! [`Zalloc::with_chunk_mut`], which map the page for the length of a
+//! closure (`kmap_local` rules: mappings nest, and are never held across a
+//! sleep).  Because every access goes through the
 //! handle, the allocator may move chunks, which is what keeps memory
 //! density high: free memory goes back to the system.
 //!
@@ -64,8 +66,8 @@
 //!
 //! One lock of the caller (a spinlock in the kernel) serialises every call;
 //! `&mut self`/`&self` stand for it.  Nothing sleeps or allocates except
-//! through the provider's non-sleeping methods; mapping guards must be
-//! dropped in reverse order and not held across a sleep.
+//! through the provider's non-sleeping methods; the closures given to
+//! `with_chunk`/`with_chunk_mut` must not sleep.
 //!
 //! # Errors
 //!
@@ -94,7 +96,8 @@ use tlsf::FreeIndex;
 pub use verify::Corruption;
 
 /// log2 of [`PAGE_SIZE`].  Must match the kernel's `PAGE_SHIFT` (the kernel
-/// glue checks this at build time); 12 to 16 are supported.
+/// glue checks this at build time); 12 to 14 are supported (from 15 on, the
+/// handle table's slot index would pass 2^30: a build-time check fails).
 pub const PAGE_SHIFT: u32 = 12;
 
 /// Size in bytes of the order-0 pages the allocator gets from its
@@ -126,7 +129,7 @@ const MIN_LISTED: usize = 24;
 /// Number of fullness buckets data pages are sorted into.
 const NR_BUCKETS: usize = 16;
 
-const _: () = assert!(PAGE_SHIFT >= 12 && PAGE_SHIFT <= 16);
+const _: () = assert!(PAGE_SHIFT >= 12 && PAGE_SHIFT <= 14);
 const _: () = assert!(MAX_ALLOC_SIZE < 1 << 16);
 const _: () = assert!(NR_BUCKETS <= 32 && NR_BUCKETS < BUCKET_ISOLATED as usize);
 
@@ -298,7 +301,8 @@ pub enum Error {
     /// The requested size is 0 or larger than [`MAX_ALLOC_SIZE`].
     InvalidSize,
     /// The page provider could not supply a page (or the handle table is
-    /// full).  The allocator is unchanged.
+    /// full).  No chunk was allocated or changed (see [`Zalloc::alloc`] for
+    /// the table pages it may keep).
     NoMemory,
     /// The handle does not name a live chunk.
     InvalidHandle,
@@ -362,7 +366,7 @@ const fn bucket_of(used: usize) -> u8 {
 /// Context rules, for every method: the caller serialises all calls (the
 /// kernel wraps the allocator in a spinlock); no method sleeps, and the only
 /// calls out are to `P`'s non-sleeping methods; `alloc`, `size` and
-/// `map`/`map_mut` are O(1), `free` is bounded by one page (a `memmove` of
+/// `with_chunk`/`with_chunk_mut` are O(1), `free` is bounded by one page (a `memmove` of
 /// less than [`PAGE_SIZE`] bytes and a slot update per chunk slid), and
 /// `compact(n)` touches O(n) pages.
 ///
@@ -471,14 +475,17 @@ impl<P: PageProvider> Zalloc<P> {
     /// Allocates a chunk of `size` bytes (1 to [`MAX_ALLOC_SIZE`]).
     ///
     /// The chunk's contents are undefined until written through
-    /// [`Zalloc::map_mut`].  Takes a free block from the free lists (near-
+    /// [`Zalloc::with_chunk_mut`].  Takes a free block from the free lists (near-
     /// exact or good fit, O(1)); only if none fits asks the provider for a
     /// page (and, when the handle table is full, for up to two table pages).
     ///
     /// # Errors
     ///
     /// [`Error::InvalidSize`] if `size` is 0 or above [`MAX_ALLOC_SIZE`];
-    /// [`Error::NoMemory`] if the provider failed.  On error nothing changed.
+    /// [`Error::NoMemory`] if the provider failed.  On error no chunk was
+    /// allocated and every live chunk is as it was, but the handle table
+    /// may keep the table pages it grew by before the data page failed;
+    /// [`Zalloc::compact`] gives them back.
     pub fn alloc(&mut self, size: usize) -> Result<Handle, Error> {
         if size == 0 || size > MAX_ALLOC_SIZE {
             return Err(Error::InvalidSize);
@@ -546,34 +553,42 @@ impl<P: PageProvider> Zalloc<P> {
         self.lookup(h).map(|(_, s)| s.size)
     }
 
-    /// Maps chunk `h` for reading.  The guard dereferences to the chunk's
-    /// bytes and unmaps the page when dropped; guards must be dropped in the
-    /// reverse order of their creation (`kmap_local` rules), and must not be
-    /// held across a sleep.  `None` if `h` names no live chunk.
-    pub fn map(&self, h: Handle) -> Option<ChunkRef<'_, P>> {
+    /// Runs `f` on the bytes of chunk `h`, mapped for reading (the page is
+    /// mapped for the call only, `kmap_local` style: `f` must not sleep),
+    /// and returns what `f` returns; `None`, without calling `f`, if `h`
+    /// names no live chunk.  O(1) plus `f`.
+    ///
+    /// The mapping cannot outlive the call, so mappings nest (a call from
+    /// within `f` unmaps before the outer one), as `kunmap_local()` needs.
+    pub fn with_chunk<R>(&self, h: Handle, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
         let (_, s) = self.lookup(h)?;
         // SAFETY: `s.nr` is a live data page (type invariant: used slots
         // name live pages).
         let m = unsafe { Mapped::new(&self.prov, s.nr) };
         let ptr = m.ptr_at(s.off + HDR, s.size)?;
-        Some(ChunkRef {
-            _map: m,
-            ptr,
-            len: s.size,
-        })
+        // SAFETY: `ptr..ptr + s.size` lies inside the page mapped by `m`
+        // (checked by `ptr_at`), which stays mapped until `m` drops after
+        // `f` returns, and is the payload of a live chunk; `&self` is
+        // borrowed for the call, so nothing writes to it meanwhile.
+        let bytes = unsafe { core::slice::from_raw_parts(ptr, s.size) };
+        let r = f(bytes);
+        drop(m);
+        Some(r)
     }
 
-    /// Maps chunk `h` for reading and writing; as [`Zalloc::map`] otherwise.
-    pub fn map_mut(&mut self, h: Handle) -> Option<ChunkMut<'_, P>> {
+    /// Runs `f` on the bytes of chunk `h`, mapped for reading and writing;
+    /// as [`Zalloc::with_chunk`] otherwise.
+    pub fn with_chunk_mut<R>(&mut self, h: Handle, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
         let (_, s) = self.lookup(h)?;
         // SAFETY: `s.nr` is a live data page (type invariant).
         let m = unsafe { Mapped::new(&self.prov, s.nr) };
         let ptr = m.ptr_at(s.off + HDR, s.size)?;
-        Some(ChunkMut {
-            _map: m,
-            ptr,
-            len: s.size,
-        })
+        // SAFETY: as in `with_chunk`; `&mut self` is borrowed for the call,
+        // so the slice is the only access to the chunk.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(ptr, s.size) };
+        let r = f(bytes);
+        drop(m);
+        Some(r)
     }
 
     /// Current memory accounting.  O(1).
@@ -900,50 +915,5 @@ impl<P: PageProvider> Drop for Zalloc<P> {
         }
         self.data_pages = 0;
         self.table.release_all(&self.prov);
-    }
-}
-
-/// A chunk mapped for reading, from [`Zalloc::map`].  Dereferences to the
-/// chunk's bytes; unmaps on drop.
-pub struct ChunkRef<'a, P: PageProvider> {
-    _map: Mapped<'a, P>,
-    ptr: *mut u8,
-    len: usize,
-}
-
-impl<P: PageProvider> core::ops::Deref for ChunkRef<'_, P> {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        // SAFETY: `ptr..ptr + len` lies inside the page mapped by `_map`
-        // (checked by `ptr_at`) and is the payload of a live chunk; the
-        // guard borrows the allocator immutably, so nothing writes to it
-        // while the slice lives.
-        unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
-    }
-}
-
-/// A chunk mapped for reading and writing, from [`Zalloc::map_mut`].
-/// Dereferences to the chunk's bytes; unmaps on drop.
-pub struct ChunkMut<'a, P: PageProvider> {
-    _map: Mapped<'a, P>,
-    ptr: *mut u8,
-    len: usize,
-}
-
-impl<P: PageProvider> core::ops::Deref for ChunkMut<'_, P> {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        // SAFETY: as for `ChunkRef`; the guard borrows the allocator
-        // mutably, so no other access to the chunk exists.
-        unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
-    }
-}
-
-impl<P: PageProvider> core::ops::DerefMut for ChunkMut<'_, P> {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as for `Deref`; `&mut self` makes the slice unique.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 }

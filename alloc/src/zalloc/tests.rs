@@ -12,18 +12,22 @@ use super::*;
 use support::{HeapPages, Rng};
 
 fn fill(z: &mut Zalloc<&HeapPages>, h: Handle, seed: u8) {
-    let mut c = z.map_mut(h).expect("map_mut");
-    for (i, b) in c.iter_mut().enumerate() {
-        *b = seed.wrapping_add(i as u8).wrapping_mul(31);
-    }
+    z.with_chunk_mut(h, |c| {
+        for (i, b) in c.iter_mut().enumerate() {
+            *b = seed.wrapping_add(i as u8).wrapping_mul(31);
+        }
+    })
+    .expect("with_chunk_mut");
 }
 
 fn check(z: &Zalloc<&HeapPages>, h: Handle, seed: u8, size: usize) {
-    let c = z.map(h).expect("map");
-    assert_eq!(c.len(), size);
-    for (i, b) in c.iter().enumerate() {
-        assert_eq!(*b, seed.wrapping_add(i as u8).wrapping_mul(31), "byte {i}");
-    }
+    z.with_chunk(h, |c| {
+        assert_eq!(c.len(), size);
+        for (i, b) in c.iter().enumerate() {
+            assert_eq!(*b, seed.wrapping_add(i as u8).wrapping_mul(31), "byte {i}");
+        }
+    })
+    .expect("with_chunk");
 }
 
 fn consistent(z: &Zalloc<&HeapPages>, heap: &HeapPages) {
@@ -120,14 +124,14 @@ fn bad_handles_are_rejected() {
     let a = z.alloc(10).unwrap();
     for raw in [2u32, 511, 512, 513, 1 << 20, 1 << 30, u32::MAX] {
         let h = Handle::from_raw(raw).unwrap();
-        assert!(z.map(h).is_none());
+        assert!(z.with_chunk(h, |_| ()).is_none());
         assert_eq!(z.size(h), None);
         assert_eq!(z.free(h), Err(Error::InvalidHandle));
     }
     assert!(Handle::from_raw(0).is_none());
     z.free(a).unwrap();
     assert_eq!(z.free(a), Err(Error::InvalidHandle), "double free");
-    assert!(z.map(a).is_none());
+    assert!(z.with_chunk(a, |_| ()).is_none());
     consistent(&z, &heap);
 }
 
@@ -302,4 +306,27 @@ fn compact_if_sparse_waits_while_allocations_take_new_pages() {
     }
     drop(z);
     assert_eq!(heap.outstanding(), 0);
+}
+
+/// Mappings nest: a `with_chunk` inside another unmaps first (`HeapPages`
+/// panics on an unmap out of LIFO order), and both see their own bytes.
+#[test]
+fn with_chunk_mappings_nest() {
+    let heap = HeapPages::new();
+    let mut z = Zalloc::new(&heap);
+    let a = z.alloc(MAX_ALLOC_SIZE).unwrap();
+    let b = z.alloc(MAX_ALLOC_SIZE).unwrap();
+    fill(&mut z, a, 1);
+    fill(&mut z, b, 2);
+    let sums = z.with_chunk(a, |ca| {
+        let sb = z.with_chunk(b, |cb| cb.iter().map(|&x| u64::from(x)).sum::<u64>());
+        (ca.iter().map(|&x| u64::from(x)).sum::<u64>(), sb)
+    });
+    let sum = |seed: u8| {
+        (0..MAX_ALLOC_SIZE)
+            .map(|i| u64::from(seed.wrapping_add(i as u8).wrapping_mul(31)))
+            .sum::<u64>()
+    };
+    assert_eq!(sums, Some((sum(1), Some(sum(2)))));
+    assert_eq!(heap.mapped(), 0);
 }
