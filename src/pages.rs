@@ -75,8 +75,10 @@ impl DirectMap {
     /// A page disagreed: use `kmap_local_page()`.
     const DISABLED: usize = usize::MAX - 1;
 
-    /// Atomic only so that a `static` can hold it: it is read and written
-    /// under the cache lock, like every call into the page provider.
+    /// Shared by every allocator of the module (the cache's, and those of
+    /// the KUnit tests, each under a lock of its own), so it only moves
+    /// forward, by compare-and-exchange: `UNKNOWN` to an offset, anything to
+    /// `DISABLED`, never out of `DISABLED`.
     const fn offset() -> &'static AtomicUsize {
         static OFFSET: AtomicUsize = AtomicUsize::new(DirectMap::UNKNOWN);
         &OFFSET
@@ -96,11 +98,24 @@ impl DirectMap {
         unsafe { bindings::kunmap_local(va) };
         let phys = (nr.get() as usize) << kernel::page::PAGE_SHIFT;
         let this = (va as usize).wrapping_sub(phys);
-        if off == Self::UNKNOWN && this % kernel::page::PAGE_SIZE == 0 {
-            // INVARIANT: The offset of the only page allocated so far.
-            Self::offset().store(this, Ordering::Relaxed);
-        } else if off != this {
-            // INVARIANT: Disabled for good.
+        let off = if off == Self::UNKNOWN && this % kernel::page::PAGE_SIZE == 0 {
+            // INVARIANT: The offset of the first page, unless another
+            // caller recorded one meanwhile: then check against it.
+            match Self::offset().compare_exchange(
+                Self::UNKNOWN,
+                this,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(now) => now,
+            }
+        } else {
+            off
+        };
+        if off != this && off != Self::DISABLED {
+            // INVARIANT: Disabled for good (nothing stores anything else
+            // over `DISABLED`).
             Self::offset().store(Self::DISABLED, Ordering::Relaxed);
             kernel::pr_warn_once!(
                 "the direct map is not linear; mapping pages with kmap_local_page()\n"

@@ -204,6 +204,12 @@ const _: () = {
 /// each [`Timed`] operation.
 const NR_SLOTS: usize = NR_EVENTS + 2 * Timed::ALL.len();
 
+/// One CPU's counters, alone on their cache lines (64 bytes, the L1 line
+/// of x86 and most arm64 parts), so that CPUs counting their puts and gets
+/// do not write the same line.
+#[repr(C, align(64))]
+struct CpuCounters([Atomic<u64>; NR_SLOTS]);
+
 /// Per-CPU event counters and operation times.
 ///
 /// Each CPU updates its own counters with a relaxed load and store (no
@@ -220,7 +226,7 @@ const NR_SLOTS: usize = NR_EVENTS + 2 * Timed::ALL.len();
 ///
 /// `cpus` has one entry per possible CPU id.
 pub(crate) struct Counters {
-    cpus: KVec<[Atomic<u64>; NR_SLOTS]>,
+    cpus: KVVec<CpuCounters>,
     timing: Atomic<bool>,
 }
 
@@ -228,9 +234,14 @@ impl Counters {
     /// Allocates zeroed counters for every possible CPU. May sleep.
     pub(crate) fn new() -> Result<Self> {
         let n = nr_cpus();
-        let mut cpus = KVec::with_capacity(n, GFP_KERNEL)?;
+        // `kvmalloc`: one row per possible CPU is 12 KiB at 64 CPUs and
+        // grows with `nr_cpu_ids`, beyond what kmalloc should be asked for.
+        let mut cpus = KVVec::with_capacity(n, GFP_KERNEL)?;
         for _ in 0..n {
-            cpus.push([const { Atomic::new(0u64) }; NR_SLOTS], GFP_KERNEL)?;
+            cpus.push(
+                CpuCounters([const { Atomic::new(0u64) }; NR_SLOTS]),
+                GFP_KERNEL,
+            )?;
         }
         Ok(Self {
             cpus,
@@ -240,7 +251,7 @@ impl Counters {
 
     /// Adds `n` to this CPU's counter in `slot`.
     fn add_slot(&self, irq: &LocalInterruptDisabled, slot: usize, n: u64) {
-        if let Some(c) = self.cpus.get(this_cpu(irq)).and_then(|c| c.get(slot)) {
+        if let Some(c) = self.cpus.get(this_cpu(irq)).and_then(|c| c.0.get(slot)) {
             // Only this CPU writes this slot, with interrupts disabled, so
             // the load and store cannot race with another writer.
             c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
@@ -251,7 +262,7 @@ impl Counters {
     fn sum_slot(&self, slot: usize) -> u64 {
         self.cpus
             .iter()
-            .filter_map(|c| c.get(slot))
+            .filter_map(|c| c.0.get(slot))
             .fold(0u64, |acc, c| acc.wrapping_add(c.load(Relaxed)))
     }
 

@@ -9,10 +9,11 @@
 //! cache of the same size.
 //!
 //! Rust in 7.3 has no `kmem_cache` abstraction, so this uses the raw
-//! bindings of what `KMEM_CACHE()` and `kmem_cache_alloc()` expand to
-//! (`include/linux/slab.h`): `__kmem_cache_create_args()`,
-//! `kmem_cache_alloc_noprof()`, `kmem_cache_free()` and
-//! `kmem_cache_destroy()`.
+//! bindings of what `KMEM_CACHE()` expands to (`include/linux/slab.h`):
+//! `__kmem_cache_create_args()`, `kmem_cache_free()` and
+//! `kmem_cache_destroy()`, and for `kmem_cache_alloc()`, a macro that
+//! gives each call site its allocation tag (`CONFIG_MEM_ALLOC_PROFILING`),
+//! the helper of kernel/patches/0015.
 
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -74,8 +75,10 @@ impl<T> KmemCache<T> {
     /// `ENOMEM` if there was no memory; `value` is dropped.
     pub(crate) fn alloc(&self, value: T, gfp: bindings::gfp_t) -> Result<NonNull<T>> {
         // SAFETY: `cache` is a live cache (type invariant); any flags are
-        // allowed.
-        let p = unsafe { bindings::kmem_cache_alloc_noprof(self.cache.as_ptr(), gfp) };
+        // allowed. The helper (kernel/patches/0015) calls the
+        // `kmem_cache_alloc()` macro, so the object is charged to an
+        // allocation tag of its own, not to the current task's.
+        let p = unsafe { bindings::kmem_cache_alloc(self.cache.as_ptr(), gfp) };
         let p = NonNull::new(p.cast::<T>()).ok_or(ENOMEM)?;
         // SAFETY: `p` is a fresh object of the cache: `size_of::<T>()` bytes
         // aligned for `T` (type invariant), owned by us.

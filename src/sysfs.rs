@@ -229,12 +229,13 @@ impl Sysfs {
             (0, Some(p)) => p,
             (_, p) => {
                 if let Some(p) = p {
-                    // SAFETY: `p` was just created.
-                    unsafe { bindings::kobject_put(p.as_ptr()) };
+                    // SAFETY: `p` was just created and added, and is ours.
+                    unsafe { dir_remove(p.as_ptr()) };
                 }
-                // SAFETY: `root` was just created; putting it removes its
-                // files.
-                unsafe { bindings::kobject_put(root.as_ptr()) };
+                // SAFETY: `root` was just created and added, and is ours.
+                // Its files go now, not at a release that may come after
+                // the module (and `global`) are gone.
+                unsafe { dir_remove(root.as_ptr()) };
                 BACKEND.store(null_mut(), Release);
                 return Err(if ret != 0 {
                     Error::from_errno(ret)
@@ -294,8 +295,9 @@ pub(crate) fn pool_dir_add(id: u32) -> *mut bindings::kobject {
     // SAFETY: `kobj` is live; `group` lives as long as `Sysfs`, which
     // outlives the pools (see the module documentation).
     if unsafe { bindings::sysfs_create_group(kobj, group) } != 0 {
-        // SAFETY: `kobj` was just created.
-        unsafe { bindings::kobject_put(kobj) };
+        // SAFETY: `kobj` was just created and added, and is ours. The
+        // directory goes now, so that a pool with this id can have one.
+        unsafe { dir_remove(kobj) };
         return null_mut();
     }
     kobj
