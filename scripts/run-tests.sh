@@ -135,9 +135,10 @@ fi
 # time), with modules built for it outside the repository
 # (scripts/modules-build.sh): the smoke test (KUnit) under the sanitizers,
 # the data-integrity torture (tests/vm/torture.sh, 90 s of torture) and fault
-# injection aimed at zcache (tests/vm/faultinject.sh), in one VM boot of about
-# 4 minutes. (zcache.sh also passes there, but takes 5 more minutes.)
-DEBUG_VM_SCRIPTS=(smoke torture faultinject)
+# injection aimed at zcache (tests/vm/faultinject.sh), and the cleancache and
+# zcache suites, whose kmemleak checks run only there, in one VM boot of about
+# 10 minutes.
+DEBUG_VM_SCRIPTS=(smoke cleancache zcache torture faultinject)
 if want debug; then
 	if step "kernel build (debug: KASAN, lockdep, kmemleak, fault injection)" "$logs/kernel-debug.log" \
 		scripts/kernel-build.sh --variant debug &&

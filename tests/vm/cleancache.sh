@@ -39,7 +39,7 @@ check "corpus verifies before the backend" verify_data
 mark_dmesg
 check "insmod ccbackend after mount" load ccbackend max_pages=32768
 check "registration created a pool for the mounted ext4" \
-	sh -c "dmesg | grep -q 'ccbackend: registered: max 32768 pages, 1 pools created'"
+	dmesg_has 'ccbackend: registered: max 32768 pages, 1 pools created'
 check_eq "one pool: ext4 only (tmpfs, proc, sysfs never opt in)" 1 "$(be pools)"
 
 # --- read, drop, re-read --------------------------------------------------------
@@ -62,15 +62,6 @@ check_gt "backend hits rose" "$(be hits)" "$hits0"
 check_gt "most of the corpus came from cleancache" "$((gets1 - gets0))" $((stored / 2))
 # Gets are exclusive: what was read back left the backend.
 check_gt "gets are exclusive (stored pages fell)" "$stored" "$(be stored_pages)"
-
-# tmpfs: never offered.
-dd if=/dev/urandom of=/tmp/tmpfs-file bs=4k count=64 2>/dev/null
-drop_caches
-puts0=$(ccq puts)
-cat /tmp/tmpfs-file >/dev/null
-drop_caches
-check_eq "tmpfs pages are never put" "$puts0" "$(ccq puts)"
-rm -f /tmp/tmpfs-file
 
 # A 256 KiB test file from real data, and replacement data.
 src=$(ls "$ZC_DATA"/files/* | head -n 1)
@@ -272,8 +263,12 @@ check "mmap write of 64 KiB at 8 KiB + msync" ccio mmapwrite "$T" 8192 "$W/new16
 cp "$W/orig" "$W/exp"
 dd if="$W/new16" of="$W/exp" bs=4k seek=2 conv=notrunc 2>/dev/null
 puts0=$(ccq puts)
-expect_fresh "mmap write" "$T" "$(md5 "$W/exp")"
-check_gt "mmap write: the written pages were put again" "$(ccq puts)" "$puts0"
+drop_caches
+check "mmap write: the 16 written pages (at least) put again" test $(($(ccq puts) - puts0)) -ge 16
+gets0=$(ccq succ_gets)
+check_eq "mmap write: data read back is current" "$(md5 "$W/exp")" "$(md5 "$T")"
+check "mmap write: the 16 written pages came back from cleancache" \
+	test $(($(ccq succ_gets) - gets0)) -ge 16
 
 # --- unlink and create again (inode number reuse: the generation differs) ---------
 fresh_file
@@ -338,7 +333,7 @@ check_gt "pages stored before unload" "$(be stored_pages)" 0
 mark_dmesg
 check "rmmod ccbackend while mounted" rmmod ccbackend
 check "unregistration dropped every page and pool" \
-	sh -c "dmesg | grep -q 'ccbackend: unregistered: 0 pages and 0 pools left'"
+	dmesg_has 'ccbackend: unregistered: 0 pages and 0 pools left'
 puts0=$(ccq puts)
 gets0=$(ccq succ_gets)
 check "corpus verifies with no backend" verify_data
@@ -350,7 +345,7 @@ check_eq "no backend: no gets" "$gets0" "$(ccq succ_gets)"
 mark_dmesg
 check "insmod ccbackend again" load ccbackend max_pages=32768
 check "a pool for the mounted ext4 again" \
-	sh -c "dmesg | grep -q 'ccbackend: registered: max 32768 pages, 1 pools created'"
+	dmesg_has 'ccbackend: registered: max 32768 pages, 1 pools created'
 cat "$ZC_DATA"/files/* >/dev/null
 drop_caches
 gets0=$(ccq succ_gets)

@@ -20,7 +20,12 @@ stats() {
 }
 
 if [ ! -d "$D/failslab" ] || [ ! -d "$D/fail_page_alloc" ]; then
-	info "skipped: no failslab/fail_page_alloc in debugfs (kernel without CONFIG_FAULT_INJECTION_DEBUG_FS)"
+	# The debug kernel (the one with kmemleak) must have them.
+	if [ -n "$KMEMLEAK" ]; then
+		fail "failslab and fail_page_alloc in debugfs on the debug kernel"
+	else
+		info "skipped: no failslab/fail_page_alloc in debugfs (kernel without CONFIG_FAULT_INJECTION_DEBUG_FS)"
+	fi
 	exit 0
 fi
 

@@ -41,6 +41,8 @@ drop_pc() { sync; echo 1 >/proc/sys/vm/drop_caches; }
 # dmesg lines logged since the last mark_dmesg call.
 mark_dmesg() { ZC_DMESG_MARK=$(dmesg | wc -l); }
 new_dmesg() { dmesg | tail -n +$((${ZC_DMESG_MARK:-0} + 1)); }
+# dmesg_has TEXT: TEXT (a fixed string) was logged since the last mark_dmesg.
+dmesg_has() { new_dmesg | grep -F -q -- "$1"; }
 
 # KUnit results for SUITE from dmesg (KTAP, printk timestamps stripped), of
 # its latest run only (the module may have been loaded before in this boot,

@@ -12,11 +12,11 @@ done
 mark_dmesg
 check "insmod zcache memlimit=1M" load zcache memlimit=1M
 check "zcache is listed in /proc/modules" grep -q '^zcache ' /proc/modules
-check "init message shows the parameter" sh -c "dmesg | grep -q 'zcache: loaded: memlimit 1048576 bytes, up to 32 pools'"
+check "init message shows the parameter" dmesg_has 'zcache: loaded: memlimit 1048576 bytes, up to 32 pools'
 check_kunit zcache_param
 check_kunit zcache_backend
 check_kunit zcache_debugfs
 check "rmmod zcache" rmmod zcache
-check "exit message" sh -c "dmesg | grep -q 'zcache: unloaded (memlimit was 1048576 bytes)'"
+check "exit message" dmesg_has 'zcache: unloaded (memlimit was 1048576 bytes)'
 check "zcache is gone from /proc/modules" sh -c "! grep -q '^zcache ' /proc/modules"
 check_kernel_clean

@@ -34,12 +34,13 @@ kmemleak_clear
 
 # --- load -------------------------------------------------------------------
 check "insmod ccbackend (another backend)" load ccbackend
-check "insmod zcache fails while another backend is registered" sh -c "! insmod $ZC_MOD/zcache.ko 2>/dev/null"
+check "insmod zcache fails with EBUSY while another backend is registered" \
+	sh -c "insmod $ZC_MOD/zcache.ko 2>&1 | grep -q 'Device or resource busy'"
 check "a failed load leaves no sysfs directory" test ! -e "$Z"
 check "rmmod ccbackend" rmmod ccbackend
 mark_dmesg
 check "insmod zcache (memlimit 256M)" load zcache memlimit=256M
-check "init message" sh -c "dmesg | grep -q 'zcache: loaded: memlimit 268435456 bytes'"
+check "init message" dmesg_has 'zcache: loaded: memlimit 268435456 bytes'
 check_kunit zcache_param
 check_kunit zcache_backend
 check_kunit zcache_debugfs
@@ -141,25 +142,31 @@ if [ -r "$DT" ]; then
 fi
 
 # --- zero pages ---------------------------------------------------------------
+drop_pc
 dd if=/dev/zero of="$ZC_DATA/zero" bs=4k count=256 2>/dev/null
 sync
-zp0=$(z zero_pages)
+zp0=$(z zero_pages) c0=$(z compr_data_size) u0=$(z mem_used_total)
 cache_files "$ZC_DATA/zero"
 zp1=$(z zero_pages)
-info "zero_pages $zp0 -> $zp1"
+info "zero_pages $zp0 -> $zp1, compr_data_size $c0 -> $(z compr_data_size), mem_used_total $u0 -> $(z mem_used_total)"
 check "a 256-page zero file is stored as zero pages" test "$zp1" -ge $((zp0 + 256))
+check_eq "zero pages are marks: no compressed data" "$c0" "$(z compr_data_size)"
+check_eq "zero pages are marks: no allocator memory" "$u0" "$(z mem_used_total)"
+h0=$(z hits)
 check "zero file reads back as zeros" cmp -s -n 1048576 "$ZC_DATA/zero" /dev/zero
+check "the zeros came from zcache (256 hits)" test $(($(z hits) - h0)) -ge 256
 
 # --- incompressible pages -----------------------------------------------------
 dd if=/dev/urandom of="$ZC_DATA/random" bs=4k count=256 2>/dev/null
 sync
 rsum=$(md5sum <"$ZC_DATA/random")
-rej0=$(z rejected_incompressible)
-st0=$(z pages_stored)
+rej0=$(z rejected_incompressible) c0=$(z compr_data_size) u0=$(z mem_used_total)
 cache_files "$ZC_DATA/random"
 rej1=$(z rejected_incompressible)
 info "rejected_incompressible $rej0 -> $rej1"
 check "random pages are rejected as incompressible" test "$rej1" -ge $((rej0 + 256))
+check_eq "rejected pages take no compressed data" "$c0" "$(z compr_data_size)"
+check_eq "rejected pages take no allocator memory" "$u0" "$(z mem_used_total)"
 check_eq "random file reads back intact" "$rsum" "$(md5sum <"$ZC_DATA/random")"
 
 # --- sysfs input ----------------------------------------------------------------
@@ -173,35 +180,62 @@ check "pools/0/memlimit rejects garbage" sh -c "! echo 1x >$Z/pools/0/memlimit" 
 
 # --- memlimit: the cache stays within it and evicts LRU entries -------------------
 cache_files "$ZC_DATA"/files/*
+u0=$(z mem_used_total) ev0=$(z evicted_lru)
+check_gt "zcache holds more than 4M before the limit is lowered" "$u0" 4194304
 check "memlimit 4M accepted" sh -c "echo 4M >$Z/memlimit"
+info "lowering memlimit to 4M: mem_used_total $u0 -> $(z mem_used_total), evicted_lru $ev0 -> $(z evicted_lru)"
 check "lowering memlimit evicted down to it" test "$(z mem_used_total)" -le 4194304
+check_gt "lowering memlimit counted evicted_lru" "$(z evicted_lru)" "$ev0"
 ev0=$(z evicted_lru)
 cache_files "$ZC_DATA"/files/*
 stats
 check "mem_used_total <= memlimit after the puts" test "$(z mem_used_total)" -le "$(z memlimit)"
 check_gt "puts beyond the limit evicted LRU entries" "$(z evicted_lru)" "$ev0"
 check "data still verifies with eviction" verify_data
-# LRU order: a small file put before most of the corpus (whose compressed
-# size is well above the 4 MiB limit) is evicted entirely, while the pages
-# put last are kept. Random eviction would keep part of the small file.
+# LRU order, in one pool with an exact limit (bytes charged): files A, F
+# and G are put in that order into a pool that holds A and F with one page
+# to spare; G is larger than A, so putting it evicts all of A (the oldest)
+# and the oldest part of F, and keeps G whole and the newest part of F.
+# Random eviction would take from all three, mostly from F and G.
 # (Separate drop_caches calls: one call puts inodes in sb list order.)
-seq 1 40000 >"$ZC_DATA/lru-old"
+# text_lines NAME N: N numbered lines of text that LZO1X-1 compresses to
+# well under half a page (a bare `seq` does not always).
+text_lines() { awk -v n="$2" -v f="$1" 'BEGIN { for (i = 1; i <= n; i++) printf "zcache test file %s, line %d of %d\n", f, i, n }'; }
+text_lines A 8000 >"$ZC_DATA/lru-a"
+text_lines F 80000 >"$ZC_DATA/lru-f"
+text_lines G 24000 >"$ZC_DATA/lru-g"
 sync
-cache_files "$ZC_DATA/lru-old"
-check_gt "the small file is stored" "$(cat $Z/pools/0/pages_stored)" 0
-newest=$(ls "$ZC_DATA"/files/* | tail -n 20)
-cache_files $(ls "$ZC_DATA"/files/* | head -n -20)
-cache_files $newest
-h0=$(z hits)
-cat "$ZC_DATA/lru-old" >/dev/null
-hold=$(($(z hits) - h0))
-h0=$(z hits)
-cat $newest >/dev/null
-hnew=$(($(z hits) - h0))
-info "LRU: hits on the file put first $hold, on the 20 files put last $hnew"
-check_eq "LRU: the entries put first were evicted" 0 "$hold"
-check_gt "LRU: the entries put last were kept" "$hnew" 0
-rm -f "$ZC_DATA/lru-old"
+drop_pc
+echo 0 >"$Z/pools/0/memlimit"
+echo 256M >"$Z/pools/0/memlimit"
+echo 256M >"$Z/memlimit"
+pages() { echo $((($(stat -c %s "$1") + 4095) / 4096)); }
+rej() { echo $(($(z rejected_incompressible) + $(z rejected_limit) + $(z rejected_full))); }
+p0=$(z puts) r0=$(rej)
+cache_files "$ZC_DATA/lru-a"
+ca=$(cat "$Z/pools/0/charged_bytes")
+cache_files "$ZC_DATA/lru-f"
+caf=$(cat "$Z/pools/0/charged_bytes")
+info "LRU: A $(pages "$ZC_DATA/lru-a") pages, $ca bytes charged; F $(pages "$ZC_DATA/lru-f") pages, $((caf - ca)) bytes"
+check_eq "LRU: every page of A and F stored" "$(($(pages "$ZC_DATA/lru-a") + $(pages "$ZC_DATA/lru-f")))" \
+	"$(z pages_stored)"
+check_eq "LRU: nothing rejected" "$r0" "$(rej)"
+echo $((caf + 4096)) >"$Z/pools/0/memlimit"
+ev0=$(cat "$Z/pools/0/evicted")
+cache_files "$ZC_DATA/lru-g"
+info "LRU: G $(pages "$ZC_DATA/lru-g") pages; pool charged $(cat "$Z/pools/0/charged_bytes") of $((caf + 4096)), evicted $ev0 -> $(cat "$Z/pools/0/evicted")"
+check "LRU: the pool stays within its limit" test "$(cat "$Z/pools/0/charged_bytes")" -le $((caf + 4096))
+check_gt "LRU: putting G evicted more entries than A has" "$(($(cat "$Z/pools/0/evicted") - ev0))" "$(pages "$ZC_DATA/lru-a")"
+hits_on() { local h0; h0=$(z hits); cat "$1" >/dev/null; echo $(($(z hits) - h0)); }
+ha=$(hits_on "$ZC_DATA/lru-a") hg=$(hits_on "$ZC_DATA/lru-g") hf=$(hits_on "$ZC_DATA/lru-f")
+info "LRU: hits on A (put first) $ha, on G (put last) $hg, on F $hf of $(pages "$ZC_DATA/lru-f")"
+check_eq "LRU: A, put first, was evicted entirely" 0 "$ha"
+check_eq "LRU: G, put last, was kept whole" "$(pages "$ZC_DATA/lru-g")" "$hg"
+check_gt "LRU: the newest part of F was kept" "$hf" 0
+check_gt "LRU: the oldest part of F was evicted" "$(pages "$ZC_DATA/lru-f")" "$hf"
+rm -f "$ZC_DATA/lru-a" "$ZC_DATA/lru-f" "$ZC_DATA/lru-g"
+echo 256M >"$Z/pools/0/memlimit"
+echo 4M >"$Z/memlimit"
 
 # --- when_full: reject-new keeps what is stored ------------------------------------
 check_eq "when_full defaults to evict-lru" "[evict-lru] reject-new" "$(z when_full)"
@@ -234,11 +268,12 @@ echo evict-lru >"$Z/when_full"
 
 # --- per-pool memlimit ------------------------------------------------------------
 echo 256M >"$Z/memlimit"
+pev0=$(cat $Z/pools/0/evicted)
 check "pools/0/memlimit 2M accepted" sh -c "echo 2M >$Z/pools/0/memlimit"
 check_eq "pools/0/memlimit reads back" 2097152 "$(cat $Z/pools/0/memlimit)"
 cache_files "$ZC_DATA"/files/*
 check "pool charged bytes within its memlimit" test "$(cat $Z/pools/0/charged_bytes)" -le 2097152
-check_gt "pool evicted entries" "$(cat $Z/pools/0/evicted)" 0
+check_gt "pool evicted entries" "$(cat $Z/pools/0/evicted)" "$pev0"
 check "pools/0/memlimit 0 accepted" sh -c "echo 0 >$Z/pools/0/memlimit"
 check_eq "a pool memlimit of 0 empties the pool" 0 "$(cat $Z/pools/0/pages_stored)"
 rl0=$(z rejected_limit)
@@ -312,6 +347,7 @@ if [ -w "$KEEP_DECLINED" ]; then
 		zc_memhog "$hog" >/dev/null
 		info "keep_declined=$keep: declined_puts $d0 -> $(ccq declined_puts), kept $k0 -> $(ccq kept) (memhog $hog MiB)"
 		if [ "$keep" = 0 ]; then
+			check_gt "keep_declined=0: zcache declined pages of the corpus" "$(ccq declined_puts)" "$d0"
 			check_eq "keep_declined=0: reclaim spares nothing" "$k0" "$(ccq kept)"
 		else
 			check_gt "zcache declined pages of the corpus" "$(ccq declined_puts)" "$d0"
@@ -343,6 +379,8 @@ if [ -w "$KEEP_DECLINED" ]; then
 	check_gt "reclaim spared them on their first decline" "$(ccq kept)" "$k0"
 	rm -f "$ZC_DATA/fresh"
 	check "data verifies after reclaim with and without sparing" verify_data
+else
+	fail "cleancache's keep_declined parameter exists ($KEEP_DECLINED)"
 fi
 
 # --- concurrency: puts, gets, limit changes and the shrinker at once ---------------
@@ -375,20 +413,41 @@ check "concurrent readers, limit changes and shrinking: data verifies" verify_da
 check "mem_used_total <= memlimit after the storm" test "$(z mem_used_total)" -le "$(z memlimit)"
 echo 256M >"$Z/memlimit"
 
-# --- invalidation: a rewritten file never reads stale data -------------------------
-src=$(ls "$ZC_DATA"/files/* | head -n 1)
-dd if="$src" of="$ZC_DATA/inv" bs=4k count=64 2>/dev/null
+# --- invalidation: writes never leave stale data in zcache ------------------------
+# Compressible old and new data, so that zcache stores the old (a declined
+# put would drop the old copy by itself and prove nothing).
+text_lines old 20000 | head -c 262144 >/tmp/inv-old
+text_lines new 20000 | head -c 262144 >/tmp/inv-new
+cp /tmp/inv-old "$ZC_DATA/inv"
 sync
-cache_files "$ZC_DATA/inv"
-inv0=$(z invalidates)
-dd if=/dev/urandom of="$ZC_DATA/inv" bs=4k count=64 conv=notrunc 2>/dev/null
-sync
-want=$(md5sum <"$ZC_DATA/inv")
 drop_pc
-check_eq "rewritten file reads back current data" "$want" "$(md5sum <"$ZC_DATA/inv")"
-rm -f "$ZC_DATA/inv"
+p0=$(z puts) r0=$(rej)
+cache_files "$ZC_DATA/inv"
+check "the file's 64 pages were put" test $(($(z puts) - p0)) -ge 64
+check_eq "the file's pages were all stored" "$r0" "$(rej)"
+# A buffered rewrite of whole pages while the old copies are in zcache: the
+# new pages were never read from disk (no PG_mappedtodisk), so they are not
+# offered when they leave the page cache, and the old copies must not be
+# served either.
+dd if=/tmp/inv-new of="$ZC_DATA/inv" bs=4k count=64 conv=notrunc 2>/dev/null
 sync
-check_gt "invalidates counted" "$(z invalidates)" "$inv0"
+drop_pc
+h0=$(z hits)
+check_eq "buffered rewrite: reads back the new data" "$(md5sum </tmp/inv-new)" "$(md5sum <"$ZC_DATA/inv")"
+check_eq "buffered rewrite: no old copy was served" 0 "$(($(z hits) - h0))"
+# An O_DIRECT write over pages that are only in zcache invalidates them: a
+# buffered read right after, with no drop, must not get the old copies.
+drop_pc
+inv0=$(z invalidates)
+head -c 65536 /tmp/inv-old >/tmp/inv-16
+check "O_DIRECT write of 64 KiB at 64 KiB over pages only in zcache" \
+	ccio dio "$ZC_DATA/inv" 65536 /tmp/inv-16
+check_gt "O_DIRECT write: invalidates counted" "$(z invalidates)" "$inv0"
+cp /tmp/inv-new /tmp/inv-exp
+dd if=/tmp/inv-16 of=/tmp/inv-exp bs=4k seek=16 conv=notrunc 2>/dev/null
+check_eq "O_DIRECT write: a buffered read right after sees the new data" \
+	"$(md5sum </tmp/inv-exp)" "$(md5sum <"$ZC_DATA/inv")"
+rm -f "$ZC_DATA/inv" /tmp/inv-old /tmp/inv-new /tmp/inv-16 /tmp/inv-exp
 
 # --- rmmod frees everything ----------------------------------------------------------
 cache_files "$ZC_DATA"/files/*
@@ -403,7 +462,7 @@ m1=$(memfree_kb)
 info "free (MemFree + per-CPU lists) ${m0} kB -> ${m1} kB after rmmod (zcache held $((used / 1024)) kB; per-CPU lists now $(pcp_kb) kB)"
 check "rmmod gave back at least 90% of mem_used_total" test $((m1 - m0)) -ge $((used / 1024 * 9 / 10))
 check "sysfs directory removed" test ! -e "$Z"
-check "exit message" sh -c "dmesg | grep -q 'zcache: unloaded'"
+check "exit message" dmesg_has 'zcache: unloaded'
 check "corpus verifies after rmmod" verify_data
 # Debug kernels: kmemleak finds nothing new since before zcache was loaded.
 if [ -n "$KMEMLEAK" ]; then
