@@ -147,7 +147,9 @@ if want debug; then
 		t0=$SECONDS
 		: >"$logs/vm-debug.log"
 		corpus=$(scripts/make-corpus.sh 64 2>>"$logs/vm-debug.log")
-		scripts/vm-run.sh --variant debug --quiet --disk "512M:$corpus" \
+		# About 450 s on an idle 2-core machine: the hard limit leaves room
+		# for a slower or busier one.
+		scripts/vm-run.sh --variant debug --quiet --timeout 1500 --disk "512M:$corpus" \
 			"${DEBUG_VM_SCRIPTS[@]}" >>"$logs/vm-debug.log" 2>&1
 		p=$(grep -c '^ZC-PASS ' "$logs/vm-debug.log")
 		f=$(grep -c '^ZC-FAIL ' "$logs/vm-debug.log")
