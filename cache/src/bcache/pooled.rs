@@ -405,16 +405,9 @@ impl<I: PooledIndex> PooledCache<I> {
     /// regardless of the limits: the shrinker's `scan_objects`.
     ///
     /// Returns the number and total cost of the evicted entries.
-    pub fn shrink(&mut self, nr_to_scan: usize, mut evict: impl FnMut(NonNull<I::Entry>)) -> Freed {
-        let mut freed = Freed::default();
-        while freed.entries < nr_to_scan {
-            let Some((victim, cost)) = self.evict_global_cold() else {
-                break;
-            };
-            freed.add(cost);
-            evict(victim);
-        }
-        freed
+    pub fn shrink(&mut self, nr_to_scan: usize, evict: impl FnMut(NonNull<I::Entry>)) -> Freed {
+        self.evict_cold(None, None, nr_to_scan, evict)
+            .unwrap_or_default()
     }
 
     /// Evicts the globally coldest entries, whatever their pool, through
@@ -430,17 +423,10 @@ impl<I: PooledIndex> PooledCache<I> {
         &mut self,
         target: u64,
         nr_to_scan: usize,
-        mut evict: impl FnMut(NonNull<I::Entry>),
+        evict: impl FnMut(NonNull<I::Entry>),
     ) -> Freed {
-        let mut freed = Freed::default();
-        while freed.entries < nr_to_scan && self.global.used() > target {
-            let Some((victim, cost)) = self.evict_global_cold() else {
-                break;
-            };
-            freed.add(cost);
-            evict(victim);
-        }
-        freed
+        self.evict_cold(None, Some(target), nr_to_scan, evict)
+            .unwrap_or_default()
     }
 
     /// As [`PooledCache::shrink_to`], for the coldest entries of `pool`
@@ -453,17 +439,9 @@ impl<I: PooledIndex> PooledCache<I> {
         pool: I::Pool,
         target: u64,
         nr_to_scan: usize,
-        mut evict: impl FnMut(NonNull<I::Entry>),
+        evict: impl FnMut(NonNull<I::Entry>),
     ) -> Option<Freed> {
-        let mut freed = Freed::default();
-        while freed.entries < nr_to_scan && self.index.pool_lru(pool)?.used() > target {
-            let Some((victim, cost)) = self.evict_pool_cold(pool) else {
-                break;
-            };
-            freed.add(cost);
-            evict(victim);
-        }
-        Some(freed)
+        self.evict_cold(Some(pool), Some(target), nr_to_scan, evict)
     }
 
     /// Evicts up to `nr_to_scan` of the globally hottest (newest) entries,
@@ -499,18 +477,9 @@ impl<I: PooledIndex> PooledCache<I> {
         &mut self,
         pool: I::Pool,
         nr_to_scan: usize,
-        mut evict: impl FnMut(NonNull<I::Entry>),
+        evict: impl FnMut(NonNull<I::Entry>),
     ) -> Option<Freed> {
-        self.index.pool_lru(pool)?;
-        let mut freed = Freed::default();
-        while freed.entries < nr_to_scan {
-            let Some((victim, cost)) = self.evict_pool_cold(pool) else {
-                break;
-            };
-            freed.add(cost);
-            evict(victim);
-        }
-        Some(freed)
+        self.evict_cold(Some(pool), None, nr_to_scan, evict)
     }
 
     /// Evicts every entry of every pool through `evict`, globally coldest
@@ -519,6 +488,42 @@ impl<I: PooledIndex> PooledCache<I> {
     /// Returns the number and total cost of the evicted entries.
     pub fn clear(&mut self, evict: impl FnMut(NonNull<I::Entry>)) -> Freed {
         self.shrink(usize::MAX, evict)
+    }
+
+    /// Evicts up to `nr_to_scan` of the coldest entries of `pool` (`None`:
+    /// of the whole cache, globally coldest first) through `evict`, and
+    /// stops early once the usage of that scope is at or under `target`
+    /// (`None`: no target). `None` if there is no such pool.
+    fn evict_cold(
+        &mut self,
+        pool: Option<I::Pool>,
+        target: Option<u64>,
+        nr_to_scan: usize,
+        mut evict: impl FnMut(NonNull<I::Entry>),
+    ) -> Option<Freed> {
+        if let Some(pool) = pool {
+            self.index.pool_lru(pool)?;
+        }
+        let mut freed = Freed::default();
+        while freed.entries < nr_to_scan {
+            let used = match pool {
+                Some(pool) => self.index.pool_lru(pool)?.used(),
+                None => self.global.used(),
+            };
+            if target.is_some_and(|t| used <= t) {
+                break;
+            }
+            let victim = match pool {
+                Some(pool) => self.evict_pool_cold(pool),
+                None => self.evict_global_cold(),
+            };
+            let Some((victim, cost)) = victim else {
+                break;
+            };
+            freed.add(cost);
+            evict(victim);
+        }
+        Some(freed)
     }
 
     /// The pool whose coldest entry is the globally coldest (the oldest
