@@ -19,19 +19,25 @@
 //! | first byte   | instruction                                            |
 //! |--------------|--------------------------------------------------------|
 //! | `0000LLLL`   | literal run of 4+ bytes (after a match with no literals), or a 2-byte match (distance <= 1 KiB, after 1..3 literals), or a 3-byte match (distance 2..3 KiB, after 4+ literals) |
-//! | `0001HLLL`   | match, distance 16 KiB + 1 .. 48 KiB, LE16 operand; distance 16 KiB with length 3 is the end of stream (`11 00 00`) |
+//! | `0001HLLL`   | match, distance 16 KiB + 1 .. 48 KiB - 1, LE16 operand; distance 16 KiB (operand distance bits 0) with length 3 is the end of stream (`11 00 00`; the two state bits may be set) |
 //! | `001LLLLL`   | match, distance 1 .. 16 KiB, LE16 operand              |
 //! | `01LDDDSS`, `1LLDDDSS` | match of 3..8 bytes, distance 1 .. 2 KiB, one operand byte |
 //!
 //! The first byte of a stream is special (18..255 is a literal run of
 //! `byte - 17` bytes), lengths that do not fit their bit field continue in
-//! 255-per-zero-byte extension bytes, and the two low bits of a match's last
-//! operand give the number (0..3) of literals that follow it.
+//! 255-per-zero-byte extension bytes, and two "state" bits give the number
+//! (0..3) of literals that follow a match: the low bits of the opcode for
+//! the one-operand-byte matches, of the first operand byte (the low byte of
+//! the LE16) for the others.
 //!
 //! Only bitstream version 0 ("lzo") is produced and accepted. The kernel's
 //! LZO-RLE variant (`lzorle1x_1_compress()`, streams starting with `17, 1`,
 //! zram's "lzo-rle") is a different format that liblzo2 cannot read either;
-//! its streams are rejected with an error.
+//! its streams are rejected with an error. So are the streams of 5 bytes or
+//! more that start with a version header (`17, version`) even for version
+//! 0, which the kernel's decompressor skips and accepts: lzo-rs reads the
+//! byte 17 as an instruction (no compressor of version 0 starts a stream
+//! with it), so it rejects more than the kernel, never less.
 //!
 //! What liblzo2 (any LZO1X compressor: `lzo1x_1`, `lzo1x_999`, ...)
 //! compresses, [`decompress_safe`] decompresses; what [`compress`] produces,
