@@ -135,7 +135,7 @@ check_gt "PMD-sized folios: served from cleancache" "$(($(ccq succ_gets) - gets0
 cold_huge
 gets0=$(ccq succ_gets)
 check "read it through a MADV_HUGEPAGE mapping again" ccio hugeread "$H"
-thp_kb=$(awk '/^FileHugePages:/ { print $2 }' /proc/meminfo)
+thp_kb=$(meminfo FileHugePages)
 info "FileHugePages after the read: $thp_kb kB"
 check_gt "the read made PMD-sized folios (FileHugePages)" "$thp_kb" 2047
 check_eq "PMD-sized folios filled from cleancache, 32 pages per batch" \
@@ -177,8 +177,7 @@ failed0=$(ccq failed_gets)
 hits0=$(be hits)
 bputs0=$(be puts)
 check "partial get: read through a MADV_HUGEPAGE mapping" ccio hugeread "$H"
-check_gt "partial get: the read made PMD-sized folios (FileHugePages)" \
-	"$(awk '/^FileHugePages:/ { print $2 }' /proc/meminfo)" 2047
+check_gt "partial get: the read made PMD-sized folios (FileHugePages)" "$(meminfo FileHugePages)" 2047
 check_eq "partial get: no folio filled from cleancache" "$gets0" "$(ccq succ_gets)"
 check_eq "partial get: both folios counted failed" 1024 "$(($(ccq failed_gets) - failed0))"
 check_eq "partial get: the backend served 300 pages" 300 "$(($(be hits) - hits0))"

@@ -213,19 +213,19 @@ pages() { echo $((($(stat -c %s "$1") + 4095) / 4096)); }
 rej() { echo $(($(z rejected_incompressible) + $(z rejected_limit) + $(z rejected_full))); }
 p0=$(z puts) r0=$(rej)
 cache_files "$ZC_DATA/lru-a"
-ca=$(cat "$Z/pools/0/charged_bytes")
+ca=$(z pools/0/charged_bytes)
 cache_files "$ZC_DATA/lru-f"
-caf=$(cat "$Z/pools/0/charged_bytes")
+caf=$(z pools/0/charged_bytes)
 info "LRU: A $(pages "$ZC_DATA/lru-a") pages, $ca bytes charged; F $(pages "$ZC_DATA/lru-f") pages, $((caf - ca)) bytes"
 check_eq "LRU: every page of A and F stored" "$(($(pages "$ZC_DATA/lru-a") + $(pages "$ZC_DATA/lru-f")))" \
 	"$(z pages_stored)"
 check_eq "LRU: nothing rejected" "$r0" "$(rej)"
 echo $((caf + 4096)) >"$Z/pools/0/memlimit"
-ev0=$(cat "$Z/pools/0/evicted")
+ev0=$(z pools/0/evicted)
 cache_files "$ZC_DATA/lru-g"
-info "LRU: G $(pages "$ZC_DATA/lru-g") pages; pool charged $(cat "$Z/pools/0/charged_bytes") of $((caf + 4096)), evicted $ev0 -> $(cat "$Z/pools/0/evicted")"
-check "LRU: the pool stays within its limit" test "$(cat "$Z/pools/0/charged_bytes")" -le $((caf + 4096))
-check_gt "LRU: putting G evicted more entries than A has" "$(($(cat "$Z/pools/0/evicted") - ev0))" "$(pages "$ZC_DATA/lru-a")"
+info "LRU: G $(pages "$ZC_DATA/lru-g") pages; pool charged $(z pools/0/charged_bytes) of $((caf + 4096)), evicted $ev0 -> $(z pools/0/evicted)"
+check "LRU: the pool stays within its limit" test "$(z pools/0/charged_bytes)" -le $((caf + 4096))
+check_gt "LRU: putting G evicted more entries than A has" "$(($(z pools/0/evicted) - ev0))" "$(pages "$ZC_DATA/lru-a")"
 hits_on() { local h0; h0=$(z hits); cat "$1" >/dev/null; echo $(($(z hits) - h0)); }
 ha=$(hits_on "$ZC_DATA/lru-a") hg=$(hits_on "$ZC_DATA/lru-g") hf=$(hits_on "$ZC_DATA/lru-f")
 info "LRU: hits on A (put first) $ha, on G (put last) $hg, on F $hf of $(pages "$ZC_DATA/lru-f")"

@@ -561,17 +561,11 @@ impl<P: PageProvider> Zalloc<P> {
     /// The mapping cannot outlive the call, so mappings nest (a call from
     /// within `f` unmaps before the outer one), as `kunmap_local()` needs.
     pub fn with_chunk<R>(&self, h: Handle, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
-        let (_, s) = self.lookup(h)?;
-        // SAFETY: `s.nr` is a live data page (type invariant: used slots
-        // name live pages).
-        let m = unsafe { Mapped::new(&self.prov, s.nr) };
-        let ptr = m.ptr_at(s.off + HDR, s.size)?;
-        // SAFETY: `ptr..ptr + s.size` lies inside the page mapped by `m`
-        // (checked by `ptr_at`), which stays mapped until `m` drops after
-        // `f` returns, and is the payload of a live chunk; `&self` is
-        // borrowed for the call, so nothing writes to it meanwhile.
-        let bytes = unsafe { core::slice::from_raw_parts(ptr, s.size) };
-        let r = f(bytes);
+        let (m, ptr, len) = self.map_payload(h)?;
+        // SAFETY: `ptr..ptr + len` is the payload of a live chunk inside the
+        // page mapped by `m`, which stays mapped until `m` drops after `f`
+        // returns; `&self` is borrowed for the call, so nothing writes to it.
+        let r = f(unsafe { core::slice::from_raw_parts(ptr, len) });
         drop(m);
         Some(r)
     }
@@ -579,16 +573,24 @@ impl<P: PageProvider> Zalloc<P> {
     /// Runs `f` on the bytes of chunk `h`, mapped for reading and writing;
     /// as [`Zalloc::with_chunk`] otherwise.
     pub fn with_chunk_mut<R>(&mut self, h: Handle, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
-        let (_, s) = self.lookup(h)?;
-        // SAFETY: `s.nr` is a live data page (type invariant).
-        let m = unsafe { Mapped::new(&self.prov, s.nr) };
-        let ptr = m.ptr_at(s.off + HDR, s.size)?;
+        let (m, ptr, len) = self.map_payload(h)?;
         // SAFETY: as in `with_chunk`; `&mut self` is borrowed for the call,
         // so the slice is the only access to the chunk.
-        let bytes = unsafe { core::slice::from_raw_parts_mut(ptr, s.size) };
-        let r = f(bytes);
+        let r = f(unsafe { core::slice::from_raw_parts_mut(ptr, len) });
         drop(m);
         Some(r)
+    }
+
+    /// Maps the page of chunk `h` and returns the mapping with the address
+    /// and length of the chunk's payload in it (checked to lie inside the
+    /// page); `None` if `h` names no live chunk.
+    fn map_payload(&self, h: Handle) -> Option<(Mapped<'_, P>, *mut u8, usize)> {
+        let (_, s) = self.lookup(h)?;
+        // SAFETY: `s.nr` is a live data page (type invariant: used slots
+        // name live pages).
+        let m = unsafe { Mapped::new(&self.prov, s.nr) };
+        let ptr = m.ptr_at(s.off + HDR, s.size)?;
+        Some((m, ptr, s.size))
     }
 
     /// Current memory accounting.  O(1).
